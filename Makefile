@@ -1,0 +1,61 @@
+# Runnel's build, run and test entry points. `make run` and `make test` are
+# the two commands the README promises on a fresh machine.
+
+GO        ?= go
+BIN       := bin/runnel
+PKGS      := ./...
+# How long each fuzz target runs in `make test` (a smoke run; `make fuzz`
+# runs longer).
+FUZZTIME  ?= 10s
+FUZZLONG  ?= 2m
+
+# package:FuzzTarget pairs; every decoder of untrusted bytes has one.
+FUZZ_TARGETS := \
+	./kernel:FuzzRequestHeader \
+	./kernel:FuzzServeRequest \
+	./kernel:FuzzValidateProduceBatch \
+	./segments:FuzzValidateBatch \
+	./segments:FuzzRecover
+
+.PHONY: all build run test lint unit fuzz-smoke fuzz bench-compile bench-micro clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/runnel
+
+# The single-node broker on its embedded default: 127.0.0.1:9092, ./data.
+run: build
+	./$(BIN) serve
+
+test: lint unit fuzz-smoke bench-compile
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZTIME=$(FUZZLONG)
+
+# Every benchmark once, so they keep compiling and running.
+bench-compile:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x $(PKGS)
+
+# Microbenchmarks in benchstat-friendly form.
+bench-micro:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/runnel-dev/runnel/sdk"
+)
+
+// kgoPartitioner adapts an sdk.Partitioner, which Runnel's extensions
+// implement, to the kgo.Partitioner the franz-go producer calls. kgo asks
+// for one record at a time, so each call is a batch of one key.
+//
+// A partitioner that fails cannot report an error through kgo's interface:
+// the adapter then returns an invalid partition, which makes kgo fail the
+// record, and keeps the first error for Err so the operator sees the real
+// cause rather than kgo's "invalid record partitioning choice".
+type kgoPartitioner struct {
+	// mu serializes calls into p. kgo serializes calls per topic only, and
+	// sdk partitioners are not required to be safe for concurrent use.
+	mu   sync.Mutex
+	p    sdk.Partitioner
+	name string // for error messages
+	keys [1][]byte
+	dst  [1]int32
+	err  error // first failure, guarded by mu
+}
+
+func newKgoPartitioner(name string, p sdk.Partitioner) *kgoPartitioner {
+	return &kgoPartitioner{p: p, name: name}
+}
+
+// ForTopic implements kgo.Partitioner. The returned partitioner implements
+// kgo.TopicPartitionerOnNewBatch only if p is an sdk.StatefulPartitioner:
+// kgo holds a lock across buffering for partitioners that do, which costs
+// concurrency for nothing when the partitioner has no state to move on.
+func (k *kgoPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	tp := &topicPartitioner{parent: k, topic: topic}
+	if sp, ok := k.p.(sdk.StatefulPartitioner); ok {
+		return &statefulTopicPartitioner{topicPartitioner: tp, sp: sp}
+	}
+	return tp
+}
+
+// Err returns the first error the partitioner reported, if any.
+func (k *kgoPartitioner) Err() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.err
+}
+
+// partition asks p for the partition of key among n and returns it, or -1
+// after recording why there is none.
+func (k *kgoPartitioner) partition(topic string, n int, key []byte) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keys[0], k.dst[0] = key, -1
+	err := k.p.Partition(topic, int32(n), k.keys[:], k.dst[:])
+	k.keys[0] = nil // do not keep the record's key alive
+	if err != nil {
+		k.fail(fmt.Errorf("partitioner %s failed for topic %q: %w", k.name, topic, err))
+		return -1
+	}
+	pick := int(k.dst[0])
+	if pick < 0 || pick >= n {
+		k.fail(fmt.Errorf("partitioner %s chose partition %d of topic %q, which has %d partitions available",
+			k.name, pick, topic, n))
+		return -1
+	}
+	return pick
+}
+
+// fail records err unless an earlier error is already recorded. mu is held.
+func (k *kgoPartitioner) fail(err error) {
+	if k.err == nil {
+		k.err = err
+	}
+}
+
+// topicPartitioner is the kgo.TopicPartitioner of one topic.
+type topicPartitioner struct {
+	parent *kgoPartitioner
+	topic  string
+}
+
+// RequiresConsistency tells kgo that a keyed record must go to the
+// partition its key maps to among all partitions, even one that is
+// currently unwritable: moving it would break per-key ordering. An unkeyed
+// record may go to any writable partition, and then n counts only those.
+func (t *topicPartitioner) RequiresConsistency(r *kgo.Record) bool {
+	return r.Key != nil
+}
+
+// Partition implements kgo.TopicPartitioner.
+func (t *topicPartitioner) Partition(r *kgo.Record, n int) int {
+	return t.parent.partition(t.topic, n, r.Key)
+}
+
+// statefulTopicPartitioner also forwards kgo's new-batch notifications, so
+// a sticky partitioner moves on when the producer closes a batch.
+type statefulTopicPartitioner struct {
+	*topicPartitioner
+	sp sdk.StatefulPartitioner
+}
+
+// OnNewBatch implements kgo.TopicPartitionerOnNewBatch.
+func (s *statefulTopicPartitioner) OnNewBatch() {
+	s.parent.mu.Lock()
+	defer s.parent.mu.Unlock()
+	s.sp.OnNewBatch(s.topic)
+}
+
+var (
+	_ kgo.Partitioner                = (*kgoPartitioner)(nil)
+	_ kgo.TopicPartitioner           = (*topicPartitioner)(nil)
+	_ kgo.TopicPartitionerOnNewBatch = (*statefulTopicPartitioner)(nil)
+)

@@ -1,0 +1,181 @@
+package kernel
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/runnel-dev/runnel/kernel/config"
+	"github.com/runnel-dev/runnel/netio"
+)
+
+// Options configure a Broker.
+type Options struct {
+	Config config.Broker
+	// Logger receives the broker's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Broker is one Runnel broker: its metadata image, its partitions and,
+// once started, its listeners.
+type Broker struct {
+	cfg  config.Broker
+	log  *slog.Logger
+	apis []*api // indexed by API key; nil where not served
+
+	// closing is closed when Close begins, so parked requests (long-poll
+	// fetches) answer at once.
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	// metaMu serializes metadata changes (create, delete, configs,
+	// producer id blocks) and guards meta, which they write through.
+	metaMu    sync.Mutex
+	meta      *metaLog
+	clusterID string
+	pids      producerIDs
+
+	// mu guards topics and topicsByID. Topic and partition objects are
+	// immutable once published here, except where their own fields say.
+	mu         sync.RWMutex
+	topics     map[string]*topic
+	topicsByID map[[16]byte]*topic
+
+	server *netio.Server
+}
+
+// New opens the broker's data: the metadata log and every partition it
+// names. It does not listen yet; call Start.
+func New(opts Options) (*Broker, error) {
+	cfg := opts.Config
+	if len(cfg.LogDirs) == 0 {
+		return nil, errors.New("no log.dirs configured")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	b := &Broker{
+		cfg:        cfg,
+		log:        logger,
+		closing:    make(chan struct{}),
+		topics:     make(map[string]*topic),
+		topicsByID: make(map[[16]byte]*topic),
+	}
+	for _, a := range apiTable() {
+		for int(a.key) >= len(b.apis) {
+			b.apis = append(b.apis, nil)
+		}
+		a := a
+		b.apis[a.key] = &a
+	}
+	for _, d := range cfg.LogDirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("log dir %s: %w", d, err)
+		}
+	}
+	if err := b.loadMetadata(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Start binds the listeners and begins serving requests.
+func (b *Broker) Start() error {
+	addrs := make([]string, len(b.cfg.Listeners))
+	for i, l := range b.cfg.Listeners {
+		addrs[i] = net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+	}
+	srv, err := netio.Listen(netio.Config{
+		Addrs:         addrs,
+		MaxFrameBytes: b.cfg.SocketRequestMaxBytes,
+		EventLoops:    b.cfg.NumNetworkThreads,
+		Logger:        b.log,
+		Handler:       b,
+	})
+	if err != nil {
+		return err
+	}
+	b.server = srv
+	for i, a := range srv.Addrs() {
+		b.log.Info("listening", "listener", b.cfg.Listeners[i].Name, "addr", a.String())
+	}
+	return nil
+}
+
+// Addrs returns the bound address of each listener, in configuration
+// order (useful when a port was 0).
+func (b *Broker) Addrs() []net.Addr {
+	if b.server == nil {
+		return nil
+	}
+	return b.server.Addrs()
+}
+
+// ClusterID returns the cluster id, made at first start and kept in the
+// metadata log.
+func (b *Broker) ClusterID() string { return b.clusterID }
+
+// Close stops the broker gracefully: parked requests answer at once, the
+// requests already received are answered (until ctx ends), then the
+// listeners stop and every partition and the metadata log are closed.
+func (b *Broker) Close(ctx context.Context) error {
+	var errs []error
+	b.closeOnce.Do(func() {
+		close(b.closing)
+		if b.server != nil {
+			if err := b.server.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		b.mu.Lock()
+		for _, t := range b.topics {
+			for _, p := range t.partitions {
+				if err := p.log.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("close %s: %w", p, err))
+				}
+			}
+		}
+		b.mu.Unlock()
+		b.metaMu.Lock()
+		if err := b.meta.close(); err != nil {
+			errs = append(errs, err)
+		}
+		b.metaMu.Unlock()
+	})
+	return errors.Join(errs...)
+}
+
+func newUUID() [16]byte {
+	var id [16]byte
+	for {
+		if _, err := rand.Read(id[:]); err != nil {
+			panic(err) // crypto/rand never fails on Linux
+		}
+		// Kafka reserves the zero id and the one with only bit 0 set
+		// (the "metadata topic" id), so draw again for those.
+		if id != ([16]byte{}) && id != ([16]byte{15: 1}) {
+			return id
+		}
+	}
+}
+
+// uuidString renders an id the way Kafka does: URL-safe base64, no padding.
+func uuidString(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+func parseUUID(s string) ([16]byte, error) {
+	var id [16]byte
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) != 16 {
+		return id, fmt.Errorf("bad id %q", s)
+	}
+	copy(id[:], raw)
+	return id, nil
+}

@@ -1,0 +1,30 @@
+package config
+
+// Listener is one entry of `listeners` or `advertised.listeners`:
+// NAME://host:port. Name is the listener (and, until security lands,
+// protocol) name, PLAINTEXT by default.
+type Listener struct {
+	Name string
+	Host string
+	Port int
+}
+
+// Broker is a broker's configuration. Property names follow Apache Kafka's
+// where Kafka has one; each field names its property.
+type Broker struct {
+	NodeID                   int32      // node.id
+	Listeners                []Listener // listeners
+	AdvertisedListeners      []Listener // advertised.listeners (empty: same as listeners)
+	LogDirs                  []string   // log.dirs (log.dir)
+	NumPartitions            int32      // num.partitions
+	DefaultReplicationFactor int16      // default.replication.factor
+	AutoCreateTopics         bool       // auto.create.topics.enable
+	DeleteTopicEnable        bool       // delete.topic.enable
+	LogSegmentBytes          int64      // log.segment.bytes
+	LogRollMs                int64      // log.roll.ms (log.roll.hours)
+	LogRetentionMs           int64      // log.retention.ms (.minutes, .hours); -1 keeps forever
+	LogRetentionBytes        int64      // log.retention.bytes; -1 unbounded
+	MessageMaxBytes          int32      // message.max.bytes: largest record batch accepted
+	SocketRequestMaxBytes    int32      // socket.request.max.bytes: largest request frame
+	NumNetworkThreads        int        // num.network.threads: gnet event loops (0: one per core)
+}

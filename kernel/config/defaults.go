@@ -1,0 +1,31 @@
+package config
+
+// Default returns the configuration of a single-node development broker
+// listening on 127.0.0.1:9092 and storing data under ./data. The values
+// match Kafka's defaults except node.id (Kafka has none) and log.dirs.
+// Properties documents the same defaults as strings; a test keeps the two
+// in step.
+func Default() Broker {
+	return Broker{
+		NodeID:                   1,
+		Listeners:                []Listener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}},
+		AdvertisedListeners:      nil,
+		LogDirs:                  []string{"./data"},
+		NumPartitions:            1,
+		DefaultReplicationFactor: 1,
+		AutoCreateTopics:         true,
+		DeleteTopicEnable:        true,
+		LogSegmentBytes:          1 << 30,            // 1 GiB
+		LogRollMs:                7 * 24 * msPerHour, // 7 days
+		LogRetentionMs:           168 * msPerHour,    // 168 hours
+		LogRetentionBytes:        -1,                 // unbounded
+		MessageMaxBytes:          1048588,            // 1 MiB plus batch overhead, as Kafka
+		SocketRequestMaxBytes:    100 << 20,          // 100 MiB
+		NumNetworkThreads:        0,                  // one event loop per core
+	}
+}
+
+const (
+	msPerMinute = 60 * 1000
+	msPerHour   = 60 * msPerMinute
+)

@@ -1,0 +1,204 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrUnknownProperty is wrapped by Set's error for a name that is not a
+// supported broker property. Load turns it into a warning.
+var ErrUnknownProperty = errors.New("unknown property")
+
+// Property describes one supported broker property for documentation:
+// `runnel serve --help` and the README print this table.
+type Property struct {
+	Name    string // Kafka's property name
+	Default string // the default, in the form Set accepts
+	Doc     string // one line: meaning and units
+}
+
+// property is a Property with what Set needs to apply it.
+type property struct {
+	Property
+	set func(b *Broker, name, value string) error
+	// supersededBy lists aliases that win over this property when a single
+	// source sets both, as Kafka lets log.retention.ms win over
+	// log.retention.hours. See Load.
+	supersededBy []string
+}
+
+// properties is the one table behind Properties and Set, in the order the
+// documentation lists them.
+var properties = []property{
+	{Property: Property{"node.id", "1", "Id of this broker in the cluster; 0 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.NodeID, n, v, 0) }},
+	{Property: Property{"listeners", "PLAINTEXT://127.0.0.1:9092",
+		"Addresses to listen on, NAME://host:port, comma-separated; an empty host listens on every interface."},
+		set: func(b *Broker, n, v string) error {
+			ls, err := parseListeners(n, v)
+			if err == nil && len(ls) == 0 {
+				err = fmt.Errorf("%s: at least one listener is required", n)
+			}
+			if err == nil {
+				b.Listeners = ls
+			}
+			return err
+		}},
+	{Property: Property{"advertised.listeners", "",
+		"Addresses given to clients, NAME://host:port; empty means listeners, with a wildcard host shown as 127.0.0.1."},
+		set: func(b *Broker, n, v string) error {
+			ls, err := parseListeners(n, v)
+			if err != nil {
+				return err
+			}
+			for _, l := range ls {
+				if l.Host == "0.0.0.0" || l.Host == "::" {
+					return fmt.Errorf("%s: %q advertises the wildcard address %s, which clients cannot connect to; name a host they can reach", n, l.String(), l.Host)
+				}
+			}
+			b.AdvertisedListeners = ls
+			return nil
+		}},
+	{Property: Property{"log.dirs", "./data", "Directories holding partition data, comma-separated."},
+		set: func(b *Broker, n, v string) error {
+			dirs := parseList(v)
+			if len(dirs) == 0 {
+				return fmt.Errorf("%s: at least one directory is required", n)
+			}
+			b.LogDirs = dirs
+			return nil
+		}},
+	{Property: Property{"log.dir", "./data", "A single data directory; log.dirs wins when both are set."},
+		set: func(b *Broker, n, v string) error {
+			if v == "" {
+				return fmt.Errorf("%s: a directory is required", n)
+			}
+			b.LogDirs = []string{v}
+			return nil
+		},
+		supersededBy: []string{"log.dirs"}},
+	{Property: Property{"num.partitions", "1", "Partitions of an automatically created topic; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.NumPartitions, n, v, 1) }},
+	{Property: Property{"default.replication.factor", "1", "Replication factor of an automatically created topic; 1 or more."},
+		set: func(b *Broker, n, v string) error {
+			r, err := parseAtLeast(n, v, 16, 1)
+			if err == nil {
+				b.DefaultReplicationFactor = int16(r)
+			}
+			return err
+		}},
+	{Property: Property{"auto.create.topics.enable", "true", "Create a topic when a client first produces to or fetches metadata for it."},
+		set: func(b *Broker, n, v string) error { return setBool(&b.AutoCreateTopics, n, v) }},
+	{Property: Property{"delete.topic.enable", "true", "Allow DeleteTopics requests."},
+		set: func(b *Broker, n, v string) error { return setBool(&b.DeleteTopicEnable, n, v) }},
+	{Property: Property{"log.segment.bytes", "1073741824", "Size in bytes at which a log segment is rolled; 14 or more."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogSegmentBytes, n, v, 32, minSegmentBytes) }},
+	{Property: Property{"log.roll.ms", "604800000", "Age in milliseconds at which a log segment is rolled; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogRollMs, n, v, 64, 1) }},
+	{Property: Property{"log.roll.hours", "168", "log.roll.ms in hours; log.roll.ms wins when both are set."},
+		set: func(b *Broker, n, v string) error {
+			h, err := parseAtLeast(n, v, 32, 1)
+			if err == nil {
+				b.LogRollMs = h * msPerHour
+			}
+			return err
+		},
+		supersededBy: []string{"log.roll.ms"}},
+	{Property: Property{"log.retention.ms", "604800000", "How long in milliseconds to keep log data; -1 keeps it forever."},
+		set: func(b *Broker, n, v string) error { return setRetention(b, n, v, 64, 1) }},
+	{Property: Property{"log.retention.minutes", "10080", "log.retention.ms in minutes; log.retention.ms wins when both are set."},
+		set:          func(b *Broker, n, v string) error { return setRetention(b, n, v, 32, msPerMinute) },
+		supersededBy: []string{"log.retention.ms"}},
+	{Property: Property{"log.retention.hours", "168", "log.retention.ms in hours; .ms and .minutes win when set too."},
+		set:          func(b *Broker, n, v string) error { return setRetention(b, n, v, 32, msPerHour) },
+		supersededBy: []string{"log.retention.minutes", "log.retention.ms"}},
+	{Property: Property{"log.retention.bytes", "-1", "Bytes to keep per partition before deleting old segments; -1 is unbounded."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogRetentionBytes, n, v, 64, -1) }},
+	{Property: Property{"message.max.bytes", "1048588", "Largest record batch in bytes the broker accepts; 0 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.MessageMaxBytes, n, v, 0) }},
+	{Property: Property{"socket.request.max.bytes", "104857600", "Largest request in bytes the broker reads; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.SocketRequestMaxBytes, n, v, 1) }},
+	{Property: Property{"num.network.threads", "0", "Network event loops; 0 runs one per CPU core."},
+		set: func(b *Broker, n, v string) error {
+			t, err := parseAtLeast(n, v, 32, 0)
+			if err == nil {
+				b.NumNetworkThreads = int(t)
+			}
+			return err
+		}},
+}
+
+// minSegmentBytes is Kafka's floor for segment sizes: the overhead of the
+// smallest legacy record, so that a segment can hold at least one.
+const minSegmentBytes = 14
+
+// byName indexes properties by name.
+var byName = func() map[string]*property {
+	m := make(map[string]*property, len(properties))
+	for i := range properties {
+		m[properties[i].Name] = &properties[i]
+	}
+	return m
+}()
+
+// Properties returns the supported broker properties, aliases included,
+// in documentation order. The slice is the caller's to keep.
+func Properties() []Property {
+	out := make([]Property, len(properties))
+	for i, p := range properties {
+		out[i] = p.Property
+	}
+	return out
+}
+
+// Set sets one property by its Kafka name. Surrounding whitespace in key
+// and value is ignored. An unknown key returns an error wrapping
+// ErrUnknownProperty; any other error is a sentence naming the property
+// and the bad value, and leaves b unchanged.
+func (b *Broker) Set(key, value string) error {
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	p, ok := byName[key]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownProperty, key)
+	}
+	return p.set(b, key, value)
+}
+
+func setInt32(dst *int32, name, value string, min int64) error {
+	n, err := parseAtLeast(name, value, 32, min)
+	if err == nil {
+		*dst = int32(n)
+	}
+	return err
+}
+
+func setInt64(dst *int64, name, value string, bits int, min int64) error {
+	n, err := parseAtLeast(name, value, bits, min)
+	if err == nil {
+		*dst = n
+	}
+	return err
+}
+
+func setBool(dst *bool, name, value string) error {
+	v, err := parseBool(name, value)
+	if err == nil {
+		*dst = v
+	}
+	return err
+}
+
+// setRetention sets LogRetentionMs from a value in units of unit
+// milliseconds; -1 (keep forever) stays -1 whatever the unit.
+func setRetention(b *Broker, name, value string, bits int, unit int64) error {
+	n, err := parseLimit(name, value, bits, 1)
+	if err != nil {
+		return err
+	}
+	if n != -1 {
+		n *= unit
+	}
+	b.LogRetentionMs = n
+	return nil
+}

@@ -1,0 +1,24 @@
+// Package kernel is Runnel's broker core: lifecycle, the metadata image
+// and its on-disk log, the API router, partition state, and one handler
+// file per Kafka API family.
+//
+// Request path. netio hands the kernel whole request frames on a
+// connection's request goroutine. The router (router.go) decodes the
+// request header itself (header.go, fuzzed), checks the API key and
+// version against the one table that ApiVersions also reports (apis.go),
+// decodes the body with franz-go's kmsg types, and calls the API's
+// handler. A handler returns a kmsg response, or a function that produces
+// it later (a long-polling fetch), which netio writes in request order.
+// A panic in a handler is recovered, logged, and answered with
+// UNKNOWN_SERVER_ERROR; a frame that cannot be decoded closes the
+// connection with a logged reason, as Kafka does.
+//
+// State. The metadata image (topics, topic ids, partition counts, topic
+// configs, the cluster id and producer id blocks) lives in memory and is
+// persisted in a local metadata log (metalog.go) that is replayed at
+// start. Each partition owns a segments.Log and the idempotent-producer
+// state for it (partition.go, producers.go).
+//
+// The kernel knows extensions only through the sdk interfaces; it never
+// imports plugins.
+package kernel

@@ -1,0 +1,365 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/runnel-dev/runnel/kernel/config"
+)
+
+// topic is one topic of the metadata image. name, id and partitions never
+// change after the topic is published; configs are replaced whole.
+type topic struct {
+	name       string
+	id         [16]byte
+	internal   bool
+	overrides  map[string]string // topic-level configs as set by users
+	cfg        config.Topic      // effective configs (defaults + overrides)
+	partitions []*partition
+}
+
+const maxTopicNameLen = 249
+
+// validTopicName applies Kafka's rules: 1 to 249 characters from
+// [a-zA-Z0-9._-], and not "." or "..".
+func validTopicName(name string) error {
+	if name == "" {
+		return errors.New("topic name is empty")
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("topic name %q is not allowed", name)
+	}
+	if len(name) > maxTopicNameLen {
+		return fmt.Errorf("topic name is %d characters long; at most %d are allowed", len(name), maxTopicNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("topic name %q contains %q; only ASCII letters, digits, '.', '_' and '-' are allowed", name, c)
+		}
+	}
+	return nil
+}
+
+// topicConfig computes the effective configs from the broker defaults and
+// a topic's overrides.
+func (b *Broker) topicConfig(overrides map[string]string) (config.Topic, error) {
+	cfg := b.cfg.TopicDefaults()
+	names := make([]string, 0, len(overrides))
+	for k := range overrides {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if err := cfg.Set(k, overrides[k]); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// loadMetadata replays the metadata log into the image and opens every
+// partition it names.
+func (b *Broker) loadMetadata() error {
+	type entry struct {
+		rec   topicRecord
+		order int
+	}
+	image := map[[16]byte]*entry{}
+	order := 0
+	apply := func(r metaRecord) error {
+		switch r.Type {
+		case recFormat:
+		case recCluster:
+			b.clusterID = r.ClusterID
+		case recProducerIDs:
+			b.pids.upTo = max(b.pids.upTo, r.ProducerIDsUpTo)
+		case recTopic, recDeleteTopic, recTopicConfigs:
+			if r.Topic == nil {
+				return fmt.Errorf("%s record without a topic", r.Type)
+			}
+			id, err := parseUUID(r.Topic.ID)
+			if err != nil {
+				return err
+			}
+			switch r.Type {
+			case recTopic:
+				order++
+				image[id] = &entry{rec: *r.Topic, order: order}
+			case recDeleteTopic:
+				delete(image, id)
+			case recTopicConfigs:
+				if e := image[id]; e != nil {
+					e.rec.Configs = r.Topic.Configs
+				}
+			}
+		default:
+			b.log.Warn("metadata log: skipping record of unknown type", "type", r.Type)
+		}
+		return nil
+	}
+	m, err := openMetaLog(b.cfg.LogDirs[0], b.log, apply)
+	if err != nil {
+		return err
+	}
+	b.meta = m
+	if b.clusterID == "" {
+		b.clusterID = uuidString(newUUID())
+		if err := m.append(metaRecord{Type: recCluster, ClusterID: b.clusterID}); err != nil {
+			return err
+		}
+	}
+	// Ids below upTo may have been handed out before a crash: never
+	// reuse them.
+	b.pids.next = b.pids.upTo
+
+	entries := make([]*entry, 0, len(image))
+	for _, e := range image {
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].order < entries[j].order })
+	for _, e := range entries {
+		id, _ := parseUUID(e.rec.ID)
+		cfg, err := b.topicConfig(e.rec.Configs)
+		if err != nil {
+			b.log.Warn("topic has an invalid stored config; using defaults for it",
+				"topic", e.rec.Name, "error", err)
+		}
+		t := &topic{name: e.rec.Name, id: id, overrides: e.rec.Configs, cfg: cfg}
+		t.internal = strings.HasPrefix(t.name, "__")
+		if err := b.openPartitions(t, int(e.rec.Partitions)); err != nil {
+			return err
+		}
+		b.topics[t.name] = t
+		b.topicsByID[t.id] = t
+	}
+	b.removeOrphans()
+	if m.needsRewrite(len(entries) + 2) {
+		if err := m.rewrite(b.snapshotRecords()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// snapshotRecords is the live image as metadata records.
+func (b *Broker) snapshotRecords() []metaRecord {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	recs := []metaRecord{{Type: recCluster, ClusterID: b.clusterID}}
+	if b.pids.upTo > 0 {
+		recs = append(recs, metaRecord{Type: recProducerIDs, ProducerIDsUpTo: b.pids.upTo})
+	}
+	for _, t := range b.topics {
+		recs = append(recs, metaRecord{Type: recTopic, Topic: &topicRecord{
+			Name: t.name, ID: uuidString(t.id), Partitions: int32(len(t.partitions)), Configs: t.overrides,
+		}})
+	}
+	return recs
+}
+
+// partitionDirName is Kafka's directory name for a partition.
+func partitionDirName(topic string, p int) string { return topic + "-" + strconv.Itoa(p) }
+
+// partitionDir finds the log dir holding a partition, or picks the dir
+// with the fewest partitions for a new one.
+func (b *Broker) partitionDir(topic string, p int) string {
+	name := partitionDirName(topic, p)
+	for _, d := range b.cfg.LogDirs {
+		if st, err := os.Stat(filepath.Join(d, name)); err == nil && st.IsDir() {
+			return filepath.Join(d, name)
+		}
+	}
+	best, bestCount := b.cfg.LogDirs[0], -1
+	for _, d := range b.cfg.LogDirs {
+		ents, _ := os.ReadDir(d)
+		if bestCount < 0 || len(ents) < bestCount {
+			best, bestCount = d, len(ents)
+		}
+	}
+	return filepath.Join(best, name)
+}
+
+func (b *Broker) openPartitions(t *topic, n int) error {
+	for i := 0; i < n; i++ {
+		p, err := openPartition(t, int32(i), b.partitionDir(t.name, i), b.log)
+		if err != nil {
+			for _, q := range t.partitions {
+				q.log.Close()
+			}
+			return fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
+		}
+		t.partitions = append(t.partitions, p)
+	}
+	return nil
+}
+
+// removeOrphans deletes partition directories left by topic deletions
+// that a crash interrupted.
+func (b *Broker) removeOrphans() {
+	for _, d := range b.cfg.LogDirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.IsDir() && strings.HasSuffix(e.Name(), deletedSuffix) {
+				if err := os.RemoveAll(filepath.Join(d, e.Name())); err != nil {
+					b.log.Warn("could not remove deleted partition dir", "dir", e.Name(), "error", err)
+				}
+			}
+		}
+	}
+}
+
+const deletedSuffix = "-delete"
+
+func (b *Broker) topicByName(name string) *topic {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.topics[name]
+}
+
+func (b *Broker) topicByID(id [16]byte) *topic {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.topicsByID[id]
+}
+
+// allTopics returns the topics sorted by name.
+func (b *Broker) allTopics() []*topic {
+	b.mu.RLock()
+	ts := make([]*topic, 0, len(b.topics))
+	for _, t := range b.topics {
+		ts = append(ts, t)
+	}
+	b.mu.RUnlock()
+	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
+	return ts
+}
+
+// topicError is a Kafka error code with a message for the client.
+type topicError struct {
+	code int16
+	msg  string
+}
+
+func (e *topicError) Error() string { return e.msg }
+
+func newTopicError(err *kerr.Error, format string, args ...any) *topicError {
+	return &topicError{code: err.Code, msg: fmt.Sprintf(format, args...)}
+}
+
+// createTopic validates and, unless validateOnly, creates a topic. It
+// returns the new (or, for validateOnly, would-be) topic.
+func (b *Broker) createTopic(name string, partitions int32, replication int16, configs map[string]string, validateOnly bool) (*topic, *topicError) {
+	if err := validTopicName(name); err != nil {
+		return nil, newTopicError(kerr.InvalidTopicException, "%v", err)
+	}
+	if partitions == -1 {
+		partitions = b.cfg.NumPartitions
+	}
+	if partitions <= 0 {
+		return nil, newTopicError(kerr.InvalidPartitions, "number of partitions must be larger than 0, got %d", partitions)
+	}
+	if partitions > maxPartitionsPerTopic {
+		return nil, newTopicError(kerr.InvalidPartitions, "number of partitions %d is above the limit of %d", partitions, maxPartitionsPerTopic)
+	}
+	if replication == -1 {
+		replication = b.cfg.DefaultReplicationFactor
+	}
+	if replication <= 0 {
+		return nil, newTopicError(kerr.InvalidReplicationFactor, "replication factor must be larger than 0, got %d", replication)
+	}
+	if replication > 1 {
+		return nil, newTopicError(kerr.InvalidReplicationFactor,
+			"replication factor %d is larger than the number of brokers (1)", replication)
+	}
+	cfg, err := b.topicConfig(configs)
+	if err != nil {
+		return nil, newTopicError(kerr.InvalidConfig, "%v", err)
+	}
+	b.metaMu.Lock()
+	defer b.metaMu.Unlock()
+	if b.isClosing() {
+		return nil, newTopicError(kerr.NotController, "broker is shutting down")
+	}
+	if b.topicByName(name) != nil {
+		return nil, newTopicError(kerr.TopicAlreadyExists, "topic %q already exists", name)
+	}
+	t := &topic{name: name, id: newUUID(), overrides: configs, cfg: cfg, internal: strings.HasPrefix(name, "__")}
+	if validateOnly {
+		for i := int32(0); i < partitions; i++ {
+			t.partitions = append(t.partitions, &partition{topic: t, index: i})
+		}
+		return t, nil
+	}
+	// Write the record first: a crash after it and before the partition
+	// dirs exist just creates empty partitions at the next start.
+	rec := metaRecord{Type: recTopic, Topic: &topicRecord{Name: name, ID: uuidString(t.id), Partitions: partitions, Configs: configs}}
+	if err := b.meta.append(rec); err != nil {
+		b.log.Error("could not persist new topic", "topic", name, "error", err)
+		return nil, newTopicError(kerr.KafkaStorageError, "could not persist topic: %v", err)
+	}
+	if err := b.openPartitions(t, int(partitions)); err != nil {
+		b.log.Error("could not create partitions", "topic", name, "error", err)
+		_ = b.meta.append(metaRecord{Type: recDeleteTopic, Topic: &topicRecord{ID: uuidString(t.id)}})
+		return nil, newTopicError(kerr.KafkaStorageError, "could not create partitions: %v", err)
+	}
+	b.mu.Lock()
+	b.topics[name] = t
+	b.topicsByID[t.id] = t
+	b.mu.Unlock()
+	b.log.Info("created topic", "topic", name, "id", uuidString(t.id), "partitions", partitions)
+	return t, nil
+}
+
+const maxPartitionsPerTopic = 100000
+
+// deleteTopic removes a topic from the image and deletes its data.
+func (b *Broker) deleteTopic(t *topic) *topicError {
+	if !b.cfg.DeleteTopicEnable {
+		return newTopicError(kerr.TopicDeletionDisabled, "topic deletion is disabled (delete.topic.enable=false)")
+	}
+	b.metaMu.Lock()
+	defer b.metaMu.Unlock()
+	if b.topicByID(t.id) != t {
+		return newTopicError(kerr.UnknownTopicOrPartition, "topic %q does not exist", t.name)
+	}
+	if err := b.meta.append(metaRecord{Type: recDeleteTopic, Topic: &topicRecord{ID: uuidString(t.id)}}); err != nil {
+		return newTopicError(kerr.KafkaStorageError, "could not persist topic deletion: %v", err)
+	}
+	b.mu.Lock()
+	delete(b.topics, t.name)
+	delete(b.topicsByID, t.id)
+	b.mu.Unlock()
+	for _, p := range t.partitions {
+		p.markDeleted()
+		if err := p.log.Remove(); err != nil {
+			b.log.Warn("could not remove partition data", "partition", p.String(), "error", err)
+		}
+	}
+	b.log.Info("deleted topic", "topic", t.name, "id", uuidString(t.id))
+	if b.meta.needsRewrite(len(b.topics) + 2) {
+		if err := b.meta.rewrite(b.snapshotRecords()); err != nil {
+			b.log.Warn("could not rewrite metadata log", "error", err)
+		}
+	}
+	return nil
+}
+
+func (b *Broker) isClosing() bool {
+	select {
+	case <-b.closing:
+		return true
+	default:
+		return false
+	}
+}
