@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/runnel-dev/runnel/kernel/config"
 	"github.com/runnel-dev/runnel/netio"
@@ -41,6 +42,7 @@ type Broker struct {
 	meta      *metaLog
 	clusterID string
 	pids      producerIDs
+	dirLoad   map[string]int // partitions per log dir, to place new ones
 
 	// mu guards topics and topicsByID. Topic and partition objects are
 	// immutable once published here, except where their own fields say.
@@ -48,7 +50,9 @@ type Broker struct {
 	topics     map[string]*topic
 	topicsByID map[[16]byte]*topic
 
-	server *netio.Server
+	// server is set once Start has bound the listeners; requests may
+	// arrive before that, so it is read atomically.
+	server atomic.Pointer[netio.Server]
 }
 
 // New opens the broker's data: the metadata log and every partition it
@@ -68,6 +72,7 @@ func New(opts Options) (*Broker, error) {
 		closing:    make(chan struct{}),
 		topics:     make(map[string]*topic),
 		topicsByID: make(map[[16]byte]*topic),
+		dirLoad:    make(map[string]int),
 	}
 	for _, a := range apiTable() {
 		for int(a.key) >= len(b.apis) {
@@ -103,7 +108,7 @@ func (b *Broker) Start() error {
 	if err != nil {
 		return err
 	}
-	b.server = srv
+	b.server.Store(srv)
 	for i, a := range srv.Addrs() {
 		b.log.Info("listening", "listener", b.cfg.Listeners[i].Name, "addr", a.String())
 	}
@@ -113,10 +118,10 @@ func (b *Broker) Start() error {
 // Addrs returns the bound address of each listener, in configuration
 // order (useful when a port was 0).
 func (b *Broker) Addrs() []net.Addr {
-	if b.server == nil {
-		return nil
+	if srv := b.server.Load(); srv != nil {
+		return srv.Addrs()
 	}
-	return b.server.Addrs()
+	return nil
 }
 
 // ClusterID returns the cluster id, made at first start and kept in the
@@ -130,8 +135,8 @@ func (b *Broker) Close(ctx context.Context) error {
 	var errs []error
 	b.closeOnce.Do(func() {
 		close(b.closing)
-		if b.server != nil {
-			if err := b.server.Shutdown(ctx); err != nil {
+		if srv := b.server.Load(); srv != nil {
+			if err := srv.Shutdown(ctx); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -89,24 +89,30 @@ func (b *Broker) describeTopic(t *topic) kmsg.MetadataResponseTopic {
 
 // advertisedFor picks the address clients should use: the advertised
 // listener matching the listener this connection arrived on. A listener
-// bound to port 0 advertises the port it really got.
+// configured with port 0 advertises the port it really got.
 func (b *Broker) advertisedFor(rc *reqCtx) (string, int32) {
-	adv := b.cfg.Advertised()
-	idx := 0
-	if rc != nil && rc.conn != nil && b.server != nil {
+	localPort := 0
+	if rc != nil && rc.conn != nil {
 		if la, ok := rc.conn.LocalAddr().(*net.TCPAddr); ok {
-			for i, a := range b.server.Addrs() {
-				if ta, ok := a.(*net.TCPAddr); ok && ta.Port == la.Port {
-					idx = i
-					break
-				}
-			}
+			localPort = la.Port
 		}
 	}
-	name := ""
-	if idx < len(b.cfg.Listeners) {
-		name = b.cfg.Listeners[idx].Name
+	bound := b.Addrs()
+	idx := 0
+	for i, l := range b.cfg.Listeners {
+		port := l.Port
+		if port == 0 && i < len(bound) {
+			if ta, ok := bound[i].(*net.TCPAddr); ok {
+				port = ta.Port
+			}
+		}
+		if port != 0 && port == localPort {
+			idx = i
+			break
+		}
 	}
+	name := b.cfg.Listeners[idx].Name
+	adv := b.cfg.Advertised()
 	pick := adv[0]
 	for _, a := range adv {
 		if a.Name == name {
@@ -115,9 +121,13 @@ func (b *Broker) advertisedFor(rc *reqCtx) (string, int32) {
 		}
 	}
 	port := pick.Port
-	if port == 0 && b.server != nil && idx < len(b.server.Addrs()) {
-		if ta, ok := b.server.Addrs()[idx].(*net.TCPAddr); ok {
-			port = ta.Port
+	if port == 0 {
+		// Only a listener advertised as itself can have port 0 here.
+		port = localPort
+		if port == 0 && idx < len(bound) {
+			if ta, ok := bound[idx].(*net.TCPAddr); ok {
+				port = ta.Port
+			}
 		}
 	}
 	return pick.Host, int32(port)

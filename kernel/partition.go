@@ -17,6 +17,7 @@ import (
 type partition struct {
 	topic *topic
 	index int32
+	dir   string // the partition's directory
 	log   *segments.Log
 
 	// mu serializes appends together with the producer-state check that
@@ -31,7 +32,7 @@ type partition struct {
 }
 
 func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*partition, error) {
-	p := &partition{topic: t, index: index, producers: make(map[int64]*producerState)}
+	p := &partition{topic: t, index: index, dir: dir, producers: make(map[int64]*producerState)}
 	ch := make(chan struct{})
 	p.notify.Store(&ch)
 	l, err := segments.Open(dir, segments.Options{

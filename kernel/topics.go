@@ -170,18 +170,20 @@ func partitionDirName(topic string, p int) string { return topic + "-" + strconv
 
 // partitionDir finds the log dir holding a partition, or picks the dir
 // with the fewest partitions for a new one.
+// REQUIRES: b.metaMu held, or the broker not yet published (New).
 func (b *Broker) partitionDir(topic string, p int) string {
 	name := partitionDirName(topic, p)
-	for _, d := range b.cfg.LogDirs {
-		if st, err := os.Stat(filepath.Join(d, name)); err == nil && st.IsDir() {
-			return filepath.Join(d, name)
+	if len(b.cfg.LogDirs) > 1 {
+		for _, d := range b.cfg.LogDirs {
+			if st, err := os.Stat(filepath.Join(d, name)); err == nil && st.IsDir() {
+				return filepath.Join(d, name)
+			}
 		}
 	}
-	best, bestCount := b.cfg.LogDirs[0], -1
-	for _, d := range b.cfg.LogDirs {
-		ents, _ := os.ReadDir(d)
-		if bestCount < 0 || len(ents) < bestCount {
-			best, bestCount = d, len(ents)
+	best := b.cfg.LogDirs[0]
+	for _, d := range b.cfg.LogDirs[1:] {
+		if b.dirLoad[d] < b.dirLoad[best] {
+			best = d
 		}
 	}
 	return filepath.Join(best, name)
@@ -189,7 +191,8 @@ func (b *Broker) partitionDir(topic string, p int) string {
 
 func (b *Broker) openPartitions(t *topic, n int) error {
 	for i := 0; i < n; i++ {
-		p, err := openPartition(t, int32(i), b.partitionDir(t.name, i), b.log)
+		dir := b.partitionDir(t.name, i)
+		p, err := openPartition(t, int32(i), dir, b.log)
 		if err != nil {
 			for _, q := range t.partitions {
 				q.log.Close()
@@ -197,6 +200,7 @@ func (b *Broker) openPartitions(t *topic, n int) error {
 			return fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
 		}
 		t.partitions = append(t.partitions, p)
+		b.dirLoad[filepath.Dir(dir)]++
 	}
 	return nil
 }
@@ -341,6 +345,7 @@ func (b *Broker) deleteTopic(t *topic) *topicError {
 	delete(b.topicsByID, t.id)
 	b.mu.Unlock()
 	for _, p := range t.partitions {
+		b.dirLoad[filepath.Dir(p.dir)]--
 		p.markDeleted()
 		if err := p.log.Remove(); err != nil {
 			b.log.Warn("could not remove partition data", "partition", p.String(), "error", err)

@@ -94,20 +94,17 @@ func (c *Conn) push(frame []byte) {
 	}
 }
 
-// pop blocks until a frame is queued or the connection is closed.
+// pop blocks until a frame is queued, or returns false once the
+// connection is closed and every frame it had delivered has been served.
 func (c *Conn) pop() ([]byte, bool) {
 	for {
 		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return nil, false
-		}
 		if len(c.queue) > 0 {
 			f := c.queue[0]
 			c.queue[0] = nil
 			c.queue = c.queue[1:]
 			c.queuedBytes -= len(f)
-			wake := c.paused && len(c.queue) < maxQueuedFrames/2 && c.queuedBytes < maxQueuedBytes/2
+			wake := c.paused && !c.closed && len(c.queue) < maxQueuedFrames/2 && c.queuedBytes < maxQueuedBytes/2
 			if wake {
 				c.paused = false
 			}
@@ -119,6 +116,10 @@ func (c *Conn) pop() ([]byte, bool) {
 			}
 			return f, true
 		}
+		if c.closed {
+			c.mu.Unlock()
+			return nil, false
+		}
 		c.mu.Unlock()
 		select {
 		case <-c.ready:
@@ -127,8 +128,11 @@ func (c *Conn) pop() ([]byte, bool) {
 	}
 }
 
-// closeQueue marks the connection closed and drops frames not yet served.
-// Runs on the event loop (OnClose).
+// closeQueue marks the connection closed. Frames already received are
+// still served, as Kafka serves requests it has read from a connection
+// that then went away (an acks=0 produce must not be lost to a quick
+// disconnect); only their replies are dropped. Runs on the event loop
+// (OnClose).
 func (c *Conn) closeQueue() {
 	c.mu.Lock()
 	if c.closed {
@@ -136,15 +140,8 @@ func (c *Conn) closeQueue() {
 		return
 	}
 	c.closed = true
-	dropped := c.queue
-	c.queue = nil
-	c.queuedBytes = 0
 	c.mu.Unlock()
 	close(c.done)
-	for _, f := range dropped {
-		putBuf(f)
-	}
-	c.srv.pending.Add(-int64(len(dropped)))
 }
 
 func (c *Conn) isClosed() bool {

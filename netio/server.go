@@ -74,7 +74,9 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	engine gnet.Engine
-	addrs  []net.Addr
+	// addrs holds the bound listener addresses once Listen has found
+	// them; connections may be served (and ask) before that.
+	addrs atomic.Pointer[[]net.Addr]
 
 	// pending counts request frames received but not yet fully answered
 	// (written, or dropped with their connection). Shutdown waits for it
@@ -140,14 +142,16 @@ func Listen(cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("listen on %s: %w", strings.Join(cfg.Addrs, ", "), s.runErr)
 	}
+	var addrs []net.Addr
 	for _, a := range cfg.Addrs {
 		addr, err := s.boundAddr(a)
 		if err != nil {
 			_ = s.engine.Stop(context.Background())
 			return nil, fmt.Errorf("listen on %s: %w", a, err)
 		}
-		s.addrs = append(s.addrs, addr)
+		addrs = append(addrs, addr)
 	}
+	s.addrs.Store(&addrs)
 	return s, nil
 }
 
@@ -172,8 +176,14 @@ func (s *Server) boundAddr(addr string) (net.Addr, error) {
 	return nil, fmt.Errorf("unexpected socket address type %T", sa)
 }
 
-// Addrs returns the bound address of each configured listener, in order.
-func (s *Server) Addrs() []net.Addr { return s.addrs }
+// Addrs returns the bound address of each configured listener, in order,
+// or nil while Listen has not returned yet.
+func (s *Server) Addrs() []net.Addr {
+	if a := s.addrs.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
 
 // Shutdown stops taking new connections and new requests, waits until
 // every request already received has been answered (or ctx ends), then

@@ -23,11 +23,12 @@
 // tear the tail, and a batch whose bytes do not check out cannot be served.
 // One warning is logged per truncation.
 //
-// Concurrency. Appends are serialized by Log.mu. Reads take no lock on the
-// log: they use pread on files that are only ever extended, and never look
-// past a segment's committed size, which is published (atomically) only
-// after the write that filled it returns. So a reader never sees a
-// partially written batch, and readers never wait for the appender.
+// Concurrency. Appends are serialized by Log.mu. Reads do not take it:
+// they use pread on files that are only ever extended, and never look past
+// a segment's committed size, which is published (atomically) only after
+// the write that filled it returns. So a reader never sees a partially
+// written batch, and readers never wait for the appender (the only lock a
+// read takes is a segment index's read lock, for a lookup).
 //
 // segments, with netio, is the only package that talks to x/sys/unix.
 package segments

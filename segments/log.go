@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -46,8 +47,15 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("segments: open log: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// Make the new directory's own entry durable, not just its files.
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
 	}
 	l := &Log{dir: dir, segmentBytes: opts.SegmentBytes, logger: opts.Logger}
 	segs, err := l.recover(opts.OnRecoveredBatch)
@@ -119,6 +127,9 @@ func (l *Log) Sync() error {
 	}
 	for _, p := range todo {
 		if err := p.s.datasync(); err != nil {
+			if l.closed.Load() {
+				return ErrClosed // Close won the race and synced itself
+			}
 			return err
 		}
 		l.mu.Lock()

@@ -39,7 +39,7 @@ func (l *Log) AppendRead(dst []byte, offset int64, maxBytes int) ([]byte, error)
 	end := l.end.Load()
 	segs := *l.segs.Load()
 	if start := segs[0].base; offset < start || offset > end {
-		return dst, fmt.Errorf("%w: offset %d, log holds [%d, %d)", ErrOffsetOutOfRange, offset, start, end)
+		return dst, fmt.Errorf("%w: offset %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, end)
 	}
 	if offset == end {
 		return dst, nil

@@ -10,7 +10,7 @@ import (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ValidateBatch checks that b is exactly one well-formed v2 batch: a whole
-// header, batchLength+12 == len(b), magic 2, at least one record with a
+// header, magic 2, batchLength+12 == len(b), at least one record with a
 // non-negative lastOffsetDelta, and a matching CRC-32C. It returns the
 // decoded header. It never panics and never allocates: errors are the bare
 // sentinels, for the caller to wrap.
@@ -32,12 +32,16 @@ func ValidateBatch(b []byte) (BatchHeader, error) {
 // number of bytes n the batch occupies. Recovery shares it with
 // ValidateBatch so that the log accepts on disk exactly what it accepts
 // from clients.
+//
+// Magic is checked first: an old-format message set has its magic at the
+// same byte but a different layout, so its length says nothing, and the
+// caller wants to tell "old format" from "corrupt".
 func checkHeader(h BatchHeader, n int64) error {
-	if h.BatchLength < minBatchLength || h.size64() != n {
-		return ErrBatchLength
-	}
 	if h.Magic != 2 {
 		return ErrUnsupportedMagic
+	}
+	if h.BatchLength < minBatchLength || h.size64() != n {
+		return ErrBatchLength
 	}
 	if h.RecordCount < 1 || h.LastOffsetDelta < 0 {
 		return ErrRecordCount

@@ -214,7 +214,7 @@ type clientFlags struct {
 
 func addClientFlags(f *flagSet) *clientFlags {
 	c := &clientFlags{}
-	def := os.Getenv("RUNNEL_BOOTSTRAP")
+	def := os.Getenv(bootstrapEnv)
 	if def == "" {
 		def = defaultBootstrap
 	}
@@ -288,3 +288,7 @@ func (c *clientFlags) newAdmin() (*kadm.Client, error) {
 func (c *clientFlags) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.timeout)
 }
+
+// bootstrapEnv names the environment variable that sets the client
+// commands' default bootstrap servers.
+const bootstrapEnv = "RUNNEL_BOOTSTRAP"

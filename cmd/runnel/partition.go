@@ -99,17 +99,43 @@ func (t *topicPartitioner) Partition(r *kgo.Record, n int) int {
 }
 
 // statefulTopicPartitioner also forwards kgo's new-batch notifications, so
-// a sticky partitioner moves on when the producer closes a batch.
+// a sticky partitioner moves on when the producer opens a batch.
+//
+// kgo calls OnNewBatch in the middle of placing a record: it asks
+// Partition, finds that the record would open a new batch, calls
+// OnNewBatch, and asks Partition again for the same record. The sdk
+// promises a partitioner one question per record, and one that counts
+// records (round-robin) would skip a partition on every new batch if asked
+// twice, the bug Kafka had as KAFKA-9965. So the second question is
+// answered with the first answer: the record goes where the partitioner
+// sent it, and the partitioner's move applies from the next record on.
 type statefulTopicPartitioner struct {
 	*topicPartitioner
 	sp sdk.StatefulPartitioner
+
+	// kgo serializes calls per topic, so these need no lock.
+	last     *kgo.Record // the record of the last Partition call
+	lastPick int
+	reask    bool // OnNewBatch came after the last Partition call
+}
+
+// Partition implements kgo.TopicPartitioner.
+func (s *statefulTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	if s.reask && r == s.last && s.lastPick < n {
+		s.reask, s.last = false, nil
+		return s.lastPick
+	}
+	s.reask = false
+	s.last, s.lastPick = r, s.topicPartitioner.Partition(r, n)
+	return s.lastPick
 }
 
 // OnNewBatch implements kgo.TopicPartitionerOnNewBatch.
 func (s *statefulTopicPartitioner) OnNewBatch() {
 	s.parent.mu.Lock()
-	defer s.parent.mu.Unlock()
 	s.sp.OnNewBatch(s.topic)
+	s.parent.mu.Unlock()
+	s.reask = true
 }
 
 var (

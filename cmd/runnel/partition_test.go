@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -41,7 +42,6 @@ func (f *fakePartitioner) Partition(topic string, n int32, keys [][]byte, dst []
 
 // fakeStickyPartitioner stays on a partition until told a batch closed.
 type fakeStickyPartitioner struct {
-	fakePartitioner
 	current  int32
 	newBatch []string
 }
@@ -141,4 +141,48 @@ func TestProducePartitionerFromRegistry(t *testing.T) {
 	if _, part, err := o.kgoOptions(); err != nil || part != nil {
 		t.Fatalf("with -p: part=%v err=%v", part, err)
 	}
+}
+
+// TestPartitionerAdapterAsksOncePerRecord replays kgo's sequence for a
+// record that opens a new batch (Partition, OnNewBatch, Partition again for
+// the same record) and checks that a counting partitioner is asked once,
+// so a round-robin rotation does not skip partitions.
+func TestPartitionerAdapterAsksOncePerRecord(t *testing.T) {
+	sticky := &fakeStickyPartitioner{}
+	counting := &countingPartitioner{fakeStickyPartitioner: sticky}
+	tp := newKgoPartitioner("rr", counting).ForTopic("t")
+	onb := tp.(kgo.TopicPartitionerOnNewBatch)
+	var got []int
+	for i := 0; i < 6; i++ {
+		r := &kgo.Record{}
+		pick := tp.Partition(r, 3)
+		onb.OnNewBatch() // every record opens a batch
+		if again := tp.Partition(r, 3); again != pick {
+			t.Fatalf("record %d: first answer %d, second %d", i, pick, again)
+		}
+		got = append(got, pick)
+	}
+	if want := []int{0, 1, 2, 0, 1, 2}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("partitions %v, want %v", got, want)
+	}
+	if counting.calls != 6 || len(sticky.newBatch) != 6 {
+		t.Fatalf("asked %d times, told of %d new batches; want 6 and 6", counting.calls, len(sticky.newBatch))
+	}
+}
+
+// countingPartitioner is a round-robin partitioner that counts questions;
+// its OnNewBatch (inherited, which only records the call) must not move it.
+type countingPartitioner struct {
+	*fakeStickyPartitioner
+	calls int
+	next  int32
+}
+
+func (c *countingPartitioner) Partition(_ string, n int32, keys [][]byte, dst []int32) error {
+	c.calls++
+	for i := range keys {
+		dst[i] = c.next % n
+		c.next++
+	}
+	return nil
 }

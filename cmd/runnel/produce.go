@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,8 +66,8 @@ func parseProduceFlags(args []string, stdout io.Writer) (*produceOptions, error)
 	var headers stringList
 	f.Var(&headers, "header", "add header `key=value` to every record; repeat for more than one")
 	f.alias("header", "H")
-	f.StringVar(&o.partitioner, "partitioner", "murmur2", "`NAME` of the partitioner for records without -p (murmur2, roundrobin, sticky, ...)")
-	acks := f.String("acks", "all", "acknowledgements to wait for: `all`, 1 (the leader only) or 0 (none)")
+	f.StringVar(&o.partitioner, "partitioner", "murmur2", "`NAME` of the partitioner that places records without -p: "+partitionerNames())
+	acks := f.String("acks", "all", "`LEVEL` of acknowledgement to wait for: all, 1 (the leader only) or 0 (none)")
 	f.DurationVar(&o.linger, "linger", 10*time.Millisecond, "how long to wait for more records before sending a batch, as a `DURATION`")
 	f.StringVar(&o.file, "file", "", "read records from `FILE` instead of stdin (- is stdin)")
 	f.alias("file", "f")
@@ -110,6 +111,19 @@ func (o *produceOptions) validate(f *flagSet, rest []string, partition int, acks
 		return f.usageErr("%v", err)
 	}
 	return nil
+}
+
+// partitionerNames lists the registered partitioners for --help, so the
+// list stays true whatever extensions the binary was built with.
+func partitionerNames() string {
+	var names []string
+	for _, m := range plugins.List("partitioner.") {
+		names = append(names, m.Name())
+	}
+	if len(names) == 0 {
+		return "none are registered"
+	}
+	return strings.Join(names, ", ")
 }
 
 // flagWasSet reports whether name was given on the command line.
@@ -200,6 +214,9 @@ func (o *produceOptions) kgoOptions() ([]kgo.Opt, *kgoPartitioner, error) {
 		// pointed at a dead broker would hang. The linger is added as kgo
 		// documents: a batch's clock starts with its first record.
 		kgo.RecordDeliveryTimeout(o.client.timeout + o.linger),
+		// Like kcat and the Java producer: a missing topic is created
+		// when the broker's auto.create.topics.enable allows it.
+		kgo.AllowAutoTopicCreation(),
 	}
 	if !o.idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite())

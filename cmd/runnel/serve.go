@@ -64,6 +64,18 @@ type propertyFlag struct {
 func (p propertyFlag) String() string     { return "" }
 func (p propertyFlag) Set(v string) error { *p.list = append(*p.list, p.name+"="+v); return nil }
 
+// brokerEnviron drops the RUNNEL_* variables that belong to the client
+// commands, so the broker does not warn about them as unknown properties.
+func brokerEnviron(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, bootstrapEnv+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 func runServe(args []string) error {
 	fs := newFlagSet(serveDoc)
 	configPath := fs.String("config", "", "read settings from this Java .properties `file`")
@@ -87,7 +99,7 @@ func runServe(args []string) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 
-	cfg, warnings, err := config.Load(*configPath, os.Environ(), overrides)
+	cfg, warnings, err := config.Load(*configPath, brokerEnviron(os.Environ()), overrides)
 	if err != nil {
 		return err
 	}
