@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"errors"
+
 	"context"
 	"encoding/binary"
+	"github.com/runnel-dev/runnel/segments"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -420,5 +423,14 @@ func TestRestartKeepsTopicsAndRecords(t *testing.T) {
 		if fp.ErrorCode != 0 || fp.HighWatermark != 1 || len(fp.RecordBatches) == 0 {
 			t.Fatalf("partition %d after restart: error %d hwm %d", p, fp.ErrorCode, fp.HighWatermark)
 		}
+	}
+}
+
+func TestSecondBrokerOnSameDirIsRefused(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	b := openTestBroker(t, cfg)
+	defer b.Close(context.Background())
+	if _, err := New(Options{Config: cfg, Logger: quietLogger()}); !errors.Is(err, segments.ErrDirLocked) {
+		t.Fatalf("second broker on the same log dir: %v, want ErrDirLocked", err)
 	}
 }

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/runnel-dev/runnel/kernel/config"
 	"github.com/runnel-dev/runnel/netio"
+	"github.com/runnel-dev/runnel/segments"
 )
 
 // Options configure a Broker.
@@ -53,6 +53,15 @@ type Broker struct {
 	// server is set once Start has bound the listeners; requests may
 	// arrive before that, so it is read atomically.
 	server atomic.Pointer[netio.Server]
+
+	locks []*segments.DirLock // one per log dir, held while the broker lives
+}
+
+func (b *Broker) unlockDirs() {
+	for _, l := range b.locks {
+		_ = l.Unlock()
+	}
+	b.locks = nil
 }
 
 // New opens the broker's data: the metadata log and every partition it
@@ -82,11 +91,15 @@ func New(opts Options) (*Broker, error) {
 		b.apis[a.key] = &a
 	}
 	for _, d := range cfg.LogDirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		lock, err := segments.LockDir(d)
+		if err != nil {
+			b.unlockDirs()
 			return nil, fmt.Errorf("log dir %s: %w", d, err)
 		}
+		b.locks = append(b.locks, lock)
 	}
 	if err := b.loadMetadata(); err != nil {
+		b.unlockDirs()
 		return nil, err
 	}
 	return b, nil
@@ -154,6 +167,7 @@ func (b *Broker) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		b.metaMu.Unlock()
+		b.unlockDirs()
 	})
 	return errors.Join(errs...)
 }
