@@ -1,15 +1,15 @@
 package kernel
 
 import (
-	"errors"
-
 	"context"
 	"encoding/binary"
-	"github.com/runnel-dev/runnel/segments"
+	"errors"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/runnel-dev/runnel/segments"
 )
 
 func TestApiVersionsListsTable(t *testing.T) {
