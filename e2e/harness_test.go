@@ -108,3 +108,6 @@ func testContext(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// kadmOffset names kadm's listed-offset type for callbacks.
+type kadmOffset = kadm.ListedOffset
