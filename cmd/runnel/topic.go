@@ -129,6 +129,24 @@ func parseTopicCreate(args []string, stdout io.Writer) (*topicCreateOptions, err
 	return o, nil
 }
 
+// parseTopicNamesCommand parses the flags of a subcommand that takes
+// topic names and returns the checked names and client settings.
+func parseTopicNamesCommand(doc commandDoc, args []string, stdout io.Writer) ([]string, *clientFlags, error) {
+	f := newFlagSet(doc)
+	client := addClientFlags(f)
+	names, err := f.parse(args, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := client.validate(f); err != nil {
+		return nil, nil, err
+	}
+	if names, err = checkTopicNames(names); err != nil {
+		return nil, nil, f.usageErr("%v", err)
+	}
+	return names, client, nil
+}
+
 // checkTopicNames rejects a missing, empty or repeated name; the broker
 // would answer a repeated name with a bare INVALID_REQUEST.
 func checkTopicNames(names []string) ([]string, error) {
@@ -311,17 +329,9 @@ LEADER broker, its REPLICAS and its in-sync replicas (ISR). A leader of
 }
 
 func runTopicDescribe(ctx context.Context, args []string, stdout io.Writer) error {
-	f := newFlagSet(topicDescribeDoc)
-	client := addClientFlags(f)
-	names, err := f.parse(args, stdout)
+	names, client, err := parseTopicNamesCommand(topicDescribeDoc, args, stdout)
 	if err != nil {
 		return err
-	}
-	if err := client.validate(f); err != nil {
-		return err
-	}
-	if names, err = checkTopicNames(names); err != nil {
-		return f.usageErr("%v", err)
 	}
 	adm, err := client.newAdmin()
 	if err != nil {
@@ -411,17 +421,9 @@ no undo.`,
 }
 
 func runTopicDelete(ctx context.Context, args []string, stdout io.Writer) error {
-	f := newFlagSet(topicDeleteDoc)
-	client := addClientFlags(f)
-	names, err := f.parse(args, stdout)
+	names, client, err := parseTopicNamesCommand(topicDeleteDoc, args, stdout)
 	if err != nil {
 		return err
-	}
-	if err := client.validate(f); err != nil {
-		return err
-	}
-	if names, err = checkTopicNames(names); err != nil {
-		return f.usageErr("%v", err)
 	}
 	adm, err := client.newAdmin()
 	if err != nil {
