@@ -105,3 +105,48 @@ func TestMetadataLogRewrite(t *testing.T) {
 		t.Fatalf("after rewrite and restart: %d topics", len(ts))
 	}
 }
+
+// TestFetchByteLimits checks Kafka's limits: the first partition with
+// data always gets a whole batch even past the limits (KIP-74), later
+// partitions only get what fits in the response's max bytes.
+func TestFetchByteLimits(t *testing.T) {
+	b := newTestBroker(t)
+	createTopic(t, b, "lim", 2, nil)
+	big := testBatch(-1, 0, 0, kv{value: make([]byte, 4000)})
+	for p := int32(0); p < 2; p++ {
+		produce(t, b, 1, "lim", p, big)
+		produce(t, b, 1, "lim", p, big)
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.MaxBytes = 1000 // smaller than one batch
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "lim"
+	for p := int32(0); p < 2; p++ {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = p, 1000
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp := serve(t, b, req).(*kmsg.FetchResponse)
+	p0, p1 := resp.Topics[0].Partitions[0], resp.Topics[0].Partitions[1]
+	if len(p0.RecordBatches) != len(big) {
+		t.Fatalf("first partition got %d bytes, want exactly one whole batch of %d", len(p0.RecordBatches), len(big))
+	}
+	if len(p1.RecordBatches) != 0 || p1.ErrorCode != 0 || p1.HighWatermark != 2 {
+		t.Fatalf("second partition got %d bytes (error %d, hwm %d), want none past the response limit",
+			len(p1.RecordBatches), p1.ErrorCode, p1.HighWatermark)
+	}
+	// With room for both, each partition is capped by its own limit.
+	req.MaxBytes = 1 << 20
+	for i := range req.Topics[0].Partitions {
+		req.Topics[0].Partitions[i].PartitionMaxBytes = int32(len(big) + 10)
+	}
+	resp = serve(t, b, req).(*kmsg.FetchResponse)
+	for i, p := range resp.Topics[0].Partitions {
+		if len(p.RecordBatches) != len(big) {
+			t.Fatalf("partition %d: %d bytes, want one batch (%d) under its partition limit", i, len(p.RecordBatches), len(big))
+		}
+	}
+}
