@@ -83,7 +83,11 @@ func runServe(args []string) error {
 	var overrides overrideList
 	fs.Var(&overrides, "set", "set a property, as `key=value` (repeatable)")
 	for _, p := range config.Properties() {
-		fs.Var(propertyFlag{name: p.Name, list: &overrides}, p.Name, p.Doc+" (default "+p.Default+")")
+		usage := p.Doc
+		if p.Default != "" {
+			usage += " (default " + p.Default + ")"
+		}
+		fs.Var(propertyFlag{name: p.Name, list: &overrides}, p.Name, usage)
 	}
 	rest, err := fs.parse(args, os.Stdout)
 	if err != nil {
