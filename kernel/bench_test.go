@@ -22,10 +22,23 @@ func benchProduceFrame(topic string) ([]byte, int) {
 
 // BenchmarkServeProduce measures the whole produce path below the
 // network: header and body decode, batch and record validation, the
-// append (page cache), and the response encode.
+// append (page cache), and the response encode. The topic is in the
+// relaxed flush mode so no fsync is timed; BenchmarkServeProduceDurable
+// adds it.
 func BenchmarkServeProduce(b *testing.B) {
+	benchServeProduce(b, map[string]string{"flush.messages": "1000000000"})
+}
+
+// BenchmarkServeProduceDurable is one producer sending one request at a
+// time in the default mode: every answer waits for its own fsync, the
+// worst case for group commit.
+func BenchmarkServeProduceDurable(b *testing.B) {
+	benchServeProduce(b, nil)
+}
+
+func benchServeProduce(b *testing.B, configs map[string]string) {
 	br := newTestBroker(b)
-	if _, err := br.createTopic("bench", 1, 1, nil, false); err != nil {
+	if _, err := br.createTopic("bench", 1, 1, configs, false); err != nil {
 		b.Fatal(err)
 	}
 	frame, batchLen := benchProduceFrame("bench")
@@ -35,6 +48,9 @@ func BenchmarkServeProduce(b *testing.B) {
 	for b.Loop() {
 		copy(work, frame) // the append rewrites the base offset in place
 		r := br.ServeRequest(nil, work)
+		for r.Wait != nil {
+			r = r.Wait()
+		}
 		if r.Done != nil {
 			r.Done()
 		}

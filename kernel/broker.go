@@ -102,6 +102,7 @@ func New(opts Options) (*Broker, error) {
 		b.unlockDirs()
 		return nil, err
 	}
+	go b.flushLoop()
 	return b, nil
 }
 

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"time"
@@ -186,6 +187,7 @@ func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition
 		b.log.Error("fetch read failed", "partition", p.String(), "offset", rp.FetchOffset, "error", err)
 		return kerr.KafkaStorageError.Code
 	}
+	data = trimToOffset(data, hwm)
 	if len(data) > limit && !first {
 		return 0 // the next batch does not fit; a later fetch gets it
 	}
@@ -195,6 +197,21 @@ func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition
 }
 
 var noRecords = []byte{}
+
+// trimToOffset cuts whole batches read from the log at the first batch at
+// or past end (the high watermark): records not yet durable are not
+// shown to consumers.
+func trimToOffset(data []byte, end int64) []byte {
+	n := 0
+	_ = segments.SplitBatches(data, func(batch []byte) bool {
+		if int64(binary.BigEndian.Uint64(batch)) >= end {
+			return false
+		}
+		n += len(batch)
+		return true
+	})
+	return data[:n]
+}
 
 func failFetch(req *kmsg.FetchRequest, code int16) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -25,16 +26,28 @@ type partition struct {
 	mu        sync.Mutex
 	producers map[int64]*producerState
 
-	// notify is closed and replaced after every append, to wake fetches
-	// parked on this partition.
+	// notify is closed and replaced after every append and every sync
+	// round, to wake fetches parked on this partition.
 	notify  atomic.Pointer[chan struct{}]
 	deleted atomic.Bool
+	offline atomic.Bool // an fsync failed: no more writes (durability.go)
+
+	// Group commit (durability.go). syncMu guards syncing.
+	syncMu   sync.Mutex
+	syncing  bool                          // a sync round goroutine runs
+	durable  atomic.Int64                  // offsets below are fsync'd
+	synced   atomic.Pointer[chan struct{}] // closed at the end of each sync round
+	lastSync atomic.Int64                  // unix nanos of the last completed round
+	hwm      atomic.Int64                  // highest high watermark reported
+	logger   *slog.Logger
 }
 
 func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*partition, error) {
-	p := &partition{topic: t, index: index, dir: dir, producers: make(map[int64]*producerState)}
+	p := &partition{topic: t, index: index, dir: dir, producers: make(map[int64]*producerState), logger: logger}
 	ch := make(chan struct{})
 	p.notify.Store(&ch)
+	round := make(chan struct{})
+	p.synced.Store(&round)
 	l, err := segments.Open(dir, segments.Options{
 		SegmentBytes:     t.cfg.SegmentBytes,
 		Logger:           logger.With("partition", p.String()),
@@ -44,14 +57,18 @@ func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*par
 		return nil, err
 	}
 	p.log = l
+	// What recovery found is in the files: count it durable, and sync it
+	// once in case a crash left some of it only in the page cache.
+	p.durable.Store(l.EndOffset())
+	p.hwm.Store(l.EndOffset())
+	p.lastSync.Store(time.Now().UnixNano())
+	if l.EndOffset() > 0 {
+		go func() { _ = l.Sync() }()
+	}
 	return p, nil
 }
 
 func (p *partition) String() string { return fmt.Sprintf("%s-%d", p.topic.name, p.index) }
-
-// highWatermark is the offset below which records are visible to
-// consumers. With one replica it is the log end.
-func (p *partition) highWatermark() int64 { return p.log.EndOffset() }
 
 func (p *partition) logStartOffset() int64 { return p.log.StartOffset() }
 
@@ -79,6 +96,9 @@ func (p *partition) appendBatch(batch []byte, h segments.BatchHeader) (int64, *k
 	if p.deleted.Load() {
 		return -1, kerr.UnknownTopicOrPartition
 	}
+	if p.offline.Load() {
+		return -1, kerr.KafkaStorageError
+	}
 	var ps *producerState
 	if h.ProducerID >= 0 {
 		ps = p.producers[h.ProducerID]
@@ -104,6 +124,7 @@ func (p *partition) appendBatch(batch []byte, h segments.BatchHeader) (int64, *k
 		ps.record(h, base)
 	}
 	p.wake()
+	p.afterAppend()
 	return base, nil
 }
 

@@ -27,12 +27,19 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 	case req.TransactionID != nil:
 		topLevel = kerr.TransactionalIDAuthorizationFailed.Code
 	}
-	for _, rt := range req.Topics {
+	// pending lists the appends whose acknowledgement waits for an fsync.
+	type pendingAck struct {
+		p      *partition
+		end    int64
+		ti, pi int
+	}
+	var pending []pendingAck
+	for ti, rt := range req.Topics {
 		t := b.topicByName(rt.Topic)
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
 		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, 0, len(rt.Partitions))
-		for _, rp := range rt.Partitions {
+		for pi, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition, sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = rp.Partition, -1, -1, -1
 			var perr *kerr.Error
@@ -44,7 +51,11 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
 				p := t.partitions[rp.Partition]
-				perr, msg = b.produceTo(p, req.Version, rp.Records, &sp)
+				var end int64
+				end, perr, msg = b.produceTo(p, req.Version, rp.Records, &sp)
+				if perr == nil && p.topic.cfg.Durable() {
+					pending = append(pending, pendingAck{p: p, end: end, ti: ti, pi: pi})
+				}
 				if perr != nil {
 					sp.ErrorCode = perr.Code
 					if msg != "" {
@@ -59,20 +70,36 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 		resp.Topics = append(resp.Topics, st)
 	}
 	if req.Acks == 0 {
-		return response{none: true}
+		return response{none: true} // the appends above already asked for their syncs
 	}
-	return response{msg: resp}
+	if len(pending) == 0 {
+		return response{msg: resp}
+	}
+	return response{later: func() kmsg.Response {
+		for _, w := range pending {
+			if err := w.p.waitDurable(w.end); err != nil {
+				sp := &resp.Topics[w.ti].Partitions[w.pi]
+				sp.ErrorCode, sp.BaseOffset = kerr.KafkaStorageError.Code, -1
+				if errors.Is(err, segments.ErrClosed) {
+					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				}
+			}
+		}
+		return resp
+	}}
 }
 
-// produceTo validates the records of one partition and appends them.
-func (b *Broker) produceTo(p *partition, version int16, records []byte, sp *kmsg.ProduceResponseTopicPartition) (*kerr.Error, string) {
+// produceTo validates the records of one partition and appends them. It
+// returns the offset after the batch, which is what must be durable
+// before the produce is acknowledged.
+func (b *Broker) produceTo(p *partition, version int16, records []byte, sp *kmsg.ProduceResponseTopicPartition) (int64, *kerr.Error, string) {
 	batch, perr, msg := singleBatch(records)
 	if perr != nil {
-		return perr, msg
+		return 0, perr, msg
 	}
 	h, perr, msg := validateProduceBatch(batch, version, p.topic.cfg.MaxMessageBytes)
 	if perr != nil {
-		return perr, msg
+		return 0, perr, msg
 	}
 	if p.topic.cfg.MessageTimestampType == "LogAppendTime" {
 		now := time.Now().UnixMilli()
@@ -81,11 +108,11 @@ func (b *Broker) produceTo(p *partition, version int16, records []byte, sp *kmsg
 	}
 	base, perr := p.appendBatch(batch, h)
 	if perr != nil {
-		return perr, ""
+		return 0, perr, ""
 	}
 	sp.BaseOffset = base
 	sp.LogStartOffset = p.logStartOffset()
-	return nil, ""
+	return base + int64(h.LastOffsetDelta) + 1, nil, ""
 }
 
 // singleBatch returns the one record batch of a produce partition. Kafka

@@ -27,4 +27,12 @@ type Broker struct {
 	MessageMaxBytes          int32      // message.max.bytes: largest record batch accepted
 	SocketRequestMaxBytes    int32      // socket.request.max.bytes: largest request frame
 	NumNetworkThreads        int        // num.network.threads: gnet event loops (0: one per core)
+	// LogFlushIntervalMessages is log.flush.interval.messages: 1 (the
+	// default, unlike Kafka's) acknowledges a produce only once its batch
+	// is fsync'd; a larger value acknowledges from the page cache and
+	// fsyncs once that many records are unflushed.
+	LogFlushIntervalMessages int64
+	// LogFlushIntervalMs is log.flush.interval.ms: the longest unflushed
+	// data waits for an fsync in the relaxed mode; MaxInt64 never by time.
+	LogFlushIntervalMs int64
 }

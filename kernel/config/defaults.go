@@ -1,5 +1,7 @@
 package config
 
+import "math"
+
 // Default returns the configuration of a single-node development broker
 // listening on 127.0.0.1:9092 and storing data under ./data. The values
 // match Kafka's defaults except node.id (Kafka has none) and log.dirs.
@@ -22,6 +24,8 @@ func Default() Broker {
 		MessageMaxBytes:          1048588,            // 1 MiB plus batch overhead, as Kafka
 		SocketRequestMaxBytes:    100 << 20,          // 100 MiB
 		NumNetworkThreads:        0,                  // one event loop per core
+		LogFlushIntervalMessages: 1,                  // fsync before acknowledging
+		LogFlushIntervalMs:       math.MaxInt64,      // Kafka's "never by time"
 	}
 }
 

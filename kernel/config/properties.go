@@ -119,6 +119,12 @@ var properties = []property{
 		set: func(b *Broker, n, v string) error { return setInt32(&b.MessageMaxBytes, n, v, 0) }},
 	{Property: Property{"socket.request.max.bytes", "104857600", "Largest request in bytes the broker reads; 1 or more."},
 		set: func(b *Broker, n, v string) error { return setInt32(&b.SocketRequestMaxBytes, n, v, 1) }},
+	{Property: Property{"log.flush.interval.messages", "1",
+		"Unflushed records that trigger an fsync; 1 acknowledges a produce only after its fsync (group-committed), more acknowledges from the page cache."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogFlushIntervalMessages, n, v, 64, 1) }},
+	{Property: Property{"log.flush.interval.ms", "9223372036854775807",
+		"Longest time in milliseconds unflushed data waits for an fsync when log.flush.interval.messages is above 1."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogFlushIntervalMs, n, v, 64, 0) }},
 	{Property: Property{"num.network.threads", "0", "Network event loops; 0 runs one per CPU core."},
 		set: func(b *Broker, n, v string) error {
 			t, err := parseAtLeast(n, v, 32, 0)

@@ -26,7 +26,13 @@ type Topic struct {
 	MinInsyncReplicas    int32  // min.insync.replicas
 	MessageTimestampType string // message.timestamp.type: "CreateTime" or "LogAppendTime"
 	DeleteRetentionMs    int64  // delete.retention.ms: how long compaction keeps tombstones
+	FlushMessages        int64  // flush.messages: 1 fsyncs before acknowledging
+	FlushMs              int64  // flush.ms: longest wait for an fsync in the relaxed mode
 }
+
+// Durable reports whether a produce is acknowledged only after its batch
+// is fsync'd (flush.messages=1), rather than from the page cache.
+func (t Topic) Durable() bool { return t.FlushMessages <= 1 }
 
 // TopicDefaults returns the configuration of a topic that overrides
 // nothing, derived from the broker's log.* settings as Kafka derives it.
@@ -41,6 +47,8 @@ func (b Broker) TopicDefaults() Topic {
 		MinInsyncReplicas:    1,
 		MessageTimestampType: "CreateTime",
 		DeleteRetentionMs:    24 * msPerHour,
+		FlushMessages:        b.LogFlushIntervalMessages,
+		FlushMs:              b.LogFlushIntervalMs,
 	}
 }
 
@@ -95,6 +103,14 @@ var topicConfigs = map[string]topicConfig{
 			t.MessageTimestampType = v
 			return nil
 		},
+	},
+	"flush.messages": {
+		get: func(t Topic) string { return itoa(t.FlushMessages) },
+		set: func(t *Topic, n, v string) error { return setInt64(&t.FlushMessages, n, v, 64, 1) },
+	},
+	"flush.ms": {
+		get: func(t Topic) string { return itoa(t.FlushMs) },
+		set: func(t *Topic, n, v string) error { return setInt64(&t.FlushMs, n, v, 64, 0) },
 	},
 	"delete.retention.ms": {
 		get: func(t Topic) string { return itoa(t.DeleteRetentionMs) },

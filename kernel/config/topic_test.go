@@ -10,10 +10,11 @@ import (
 func TestTopicDefaults(t *testing.T) {
 	b := Default()
 	b.LogRetentionMs, b.LogRetentionBytes, b.LogSegmentBytes, b.LogRollMs, b.MessageMaxBytes = 1, 2, 3, 4, 5
+	b.LogFlushIntervalMessages, b.LogFlushIntervalMs = 6, 7
 	want := Topic{
 		RetentionMs: 1, RetentionBytes: 2, SegmentBytes: 3, SegmentMs: 4, MaxMessageBytes: 5,
 		CleanupPolicy: "delete", MinInsyncReplicas: 1, MessageTimestampType: "CreateTime",
-		DeleteRetentionMs: 86400000,
+		DeleteRetentionMs: 86400000, FlushMessages: 6, FlushMs: 7,
 	}
 	if got := b.TopicDefaults(); got != want {
 		t.Errorf("TopicDefaults() = %+v, want %+v", got, want)
@@ -23,8 +24,8 @@ func TestTopicDefaults(t *testing.T) {
 // Get and Set must agree: every name Get knows round-trips through Set.
 func TestTopicGetSetRoundTrip(t *testing.T) {
 	names := TopicConfigNames()
-	if len(names) != 9 {
-		t.Errorf("TopicConfigNames() = %q, want 9 names", names)
+	if len(names) != 11 {
+		t.Errorf("TopicConfigNames() = %q, want 11 names", names)
 	}
 	def := Default().TopicDefaults()
 	for _, n := range names {

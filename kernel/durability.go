@@ -1,0 +1,173 @@
+package kernel
+
+import (
+	"errors"
+	"time"
+
+	"github.com/runnel-dev/runnel/segments"
+)
+
+// Durability. By default (flush.messages=1) a produce is acknowledged only
+// once its batch is fsync'd, and consumers see a record only once it is:
+// the high watermark is the durable offset, so nothing a consumer has read
+// can vanish in a crash.
+//
+// fsyncs are group-committed per partition: a sync round takes the log end
+// offset, fdatasyncs, and then everything below that offset is durable.
+// Appends that land while a round runs are covered by the next one, so
+// concurrent producers share fsyncs instead of queueing for their own. A
+// round runs on its own goroutine, started on demand and ended when the
+// log is caught up, never on an event loop; produce handlers wait for it
+// through netio's deferred replies, so the connection keeps reading.
+//
+// With flush.messages above 1 (the relaxed mode) produces are acknowledged
+// from the page cache and the high watermark is the log end; a sync round
+// starts once flush.messages records are unflushed, or when flush.ms has
+// passed since the last one (see flushLoop).
+
+// errPartitionOffline is returned to waiters once a partition's fsync has
+// failed: its durable state is unknown, so it takes no more writes.
+var errPartitionOffline = errors.New("partition offline after a failed fsync")
+
+// requestSync starts a sync round unless one is running.
+func (p *partition) requestSync() {
+	p.syncMu.Lock()
+	if p.syncing {
+		p.syncMu.Unlock()
+		return
+	}
+	p.syncing = true
+	p.syncMu.Unlock()
+	go p.syncRounds()
+}
+
+// syncRounds fsyncs until the durable offset has caught up with the log
+// end, then stops.
+func (p *partition) syncRounds() {
+	for {
+		end := p.log.EndOffset()
+		if end <= p.durable.Load() {
+			p.syncMu.Lock()
+			// Re-check under the lock: an append that raced with the check
+			// above saw syncing still set and relies on this loop.
+			if p.log.EndOffset() <= p.durable.Load() {
+				p.syncing = false
+				p.syncMu.Unlock()
+				return
+			}
+			p.syncMu.Unlock()
+			continue
+		}
+		err := p.log.Sync()
+		if err != nil && !errors.Is(err, segments.ErrClosed) {
+			p.failSync(err)
+			return
+		}
+		if err != nil { // closed: deleted topic or shutdown; Close synced
+			p.syncMu.Lock()
+			p.syncing = false
+			p.syncMu.Unlock()
+			p.endRound()
+			return
+		}
+		p.durable.Store(end)
+		p.lastSync.Store(time.Now().UnixNano())
+		p.endRound()
+		p.wake() // the high watermark may have moved
+	}
+}
+
+// endRound wakes everyone waiting for the round that just ended.
+func (p *partition) endRound() {
+	ch := make(chan struct{})
+	old := p.synced.Swap(&ch)
+	close(*old)
+}
+
+func (p *partition) failSync(err error) {
+	p.logger.Error("fsync failed; partition taken offline", "partition", p.String(), "error", err)
+	p.offline.Store(true)
+	p.syncMu.Lock()
+	p.syncing = false
+	p.syncMu.Unlock()
+	p.endRound()
+	p.wake()
+}
+
+// waitDurable blocks until every offset below end is fsync'd.
+func (p *partition) waitDurable(end int64) error {
+	for {
+		ch := p.synced.Load()
+		if p.durable.Load() >= end {
+			return nil
+		}
+		if p.offline.Load() {
+			return errPartitionOffline
+		}
+		if p.deleted.Load() {
+			return segments.ErrClosed
+		}
+		p.requestSync()
+		<-*ch
+	}
+}
+
+// afterAppend applies the flush policy once a batch is in the log.
+func (p *partition) afterAppend() {
+	cfg := p.topic.cfg
+	if cfg.Durable() || p.log.EndOffset()-p.durable.Load() >= cfg.FlushMessages {
+		p.requestSync()
+	}
+}
+
+// highWatermark is the offset below which records are visible to
+// consumers: the durable offset, or the log end in the relaxed mode. It
+// never moves backwards, even when a config change switches modes.
+func (p *partition) highWatermark() int64 {
+	hw := p.durable.Load()
+	if !p.topic.cfg.Durable() {
+		hw = p.log.EndOffset()
+	}
+	for {
+		seen := p.hwm.Load()
+		if hw <= seen {
+			return seen
+		}
+		if p.hwm.CompareAndSwap(seen, hw) {
+			return hw
+		}
+	}
+}
+
+// flushInterval is how often flushLoop looks for partitions whose
+// flush.ms has passed.
+const flushInterval = 100 * time.Millisecond
+
+// flushLoop starts sync rounds for relaxed-mode partitions whose unflushed
+// data is older than their flush.ms. It runs until the broker closes.
+func (b *Broker) flushLoop() {
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.closing:
+			return
+		case now := <-t.C:
+			for _, tp := range b.allTopics() {
+				cfg := tp.cfg
+				if cfg.Durable() || cfg.FlushMs == maxFlushMs {
+					continue
+				}
+				for _, p := range tp.partitions {
+					if p.log.EndOffset() > p.durable.Load() &&
+						now.UnixNano()-p.lastSync.Load() >= cfg.FlushMs*int64(time.Millisecond) {
+						p.requestSync()
+					}
+				}
+			}
+		}
+	}
+}
+
+// maxFlushMs is Kafka's "never by time" for flush.ms.
+const maxFlushMs = 1<<63 - 1
