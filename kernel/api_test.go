@@ -412,7 +412,7 @@ func TestRestartKeepsTopicsAndRecords(t *testing.T) {
 		t.Errorf("cluster id changed: %s -> %s", cluster, b.ClusterID())
 	}
 	tp := b.topicByName("keep")
-	if tp == nil || tp.id != id || len(tp.partitions) != 3 || tp.overrides["retention.ms"] != "1000000" {
+	if tp == nil || tp.id != id || len(tp.partitions) != 3 || tp.overrides()["retention.ms"] != "1000000" {
 		t.Fatalf("topic after restart: %+v", tp)
 	}
 	if b.topicByName("gone") != nil {

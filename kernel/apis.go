@@ -38,6 +38,9 @@ func apiTable() []api {
 		{key: 19, min: 2, max: 7, handle: typed((*Broker).handleCreateTopics), failAll: typedFail(failCreateTopics)},
 		{key: 20, min: 1, max: 6, handle: typed((*Broker).handleDeleteTopics), failAll: typedFail(failDeleteTopics)},
 		{key: 22, min: 0, max: 5, handle: typed((*Broker).handleInitProducerID), failAll: typedFail(failInitProducerID)},
+		{key: 32, min: 0, max: 4, handle: typed((*Broker).handleDescribeConfigs), failAll: typedFail(failDescribeConfigs)},
+		{key: 33, min: 0, max: 2, handle: typed((*Broker).handleAlterConfigs), failAll: typedFail(failAlterConfigs)},
+		{key: 44, min: 0, max: 1, handle: typed((*Broker).handleIncrementalAlterConfigs), failAll: typedFail(failIncrementalAlterConfigs)},
 	}
 	sort.Slice(t, func(i, j int) bool { return t[i].key < t[j].key })
 	return t

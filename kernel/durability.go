@@ -114,7 +114,7 @@ func (p *partition) waitDurable(end int64) error {
 
 // afterAppend applies the flush policy once a batch is in the log.
 func (p *partition) afterAppend() {
-	cfg := p.topic.cfg
+	cfg := p.topic.config()
 	if cfg.Durable() || p.log.EndOffset()-p.durable.Load() >= cfg.FlushMessages {
 		p.requestSync()
 	}
@@ -125,7 +125,7 @@ func (p *partition) afterAppend() {
 // never moves backwards, even when a config change switches modes.
 func (p *partition) highWatermark() int64 {
 	hw := p.durable.Load()
-	if !p.topic.cfg.Durable() {
+	if !p.topic.config().Durable() {
 		hw = p.log.EndOffset()
 	}
 	for {
@@ -154,7 +154,7 @@ func (b *Broker) flushLoop() {
 			return
 		case now := <-t.C:
 			for _, tp := range b.allTopics() {
-				cfg := tp.cfg
+				cfg := tp.config()
 				if cfg.Durable() || cfg.FlushMs == maxFlushMs {
 					continue
 				}

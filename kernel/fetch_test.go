@@ -101,7 +101,7 @@ func TestMetadataLogRewrite(t *testing.T) {
 	b = openTestBroker(t, testConfig(dir))
 	defer b.Close(context.Background())
 	ts := b.allTopics()
-	if len(ts) != 1 || ts[0].name != "stays" || len(ts[0].partitions) != 2 || ts[0].overrides["retention.ms"] != "5000" {
+	if len(ts) != 1 || ts[0].name != "stays" || len(ts[0].partitions) != 2 || ts[0].overrides()["retention.ms"] != "5000" {
 		t.Fatalf("after rewrite and restart: %d topics", len(ts))
 	}
 }

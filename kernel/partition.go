@@ -49,7 +49,7 @@ func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*par
 	round := make(chan struct{})
 	p.synced.Store(&round)
 	l, err := segments.Open(dir, segments.Options{
-		SegmentBytes:     t.cfg.SegmentBytes,
+		SegmentBytes:     t.config().SegmentBytes,
 		Logger:           logger.With("partition", p.String()),
 		OnRecoveredBatch: p.recoverBatch,
 	})

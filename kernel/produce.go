@@ -53,7 +53,7 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 				p := t.partitions[rp.Partition]
 				var end int64
 				end, perr, msg = b.produceTo(p, req.Version, rp.Records, &sp)
-				if perr == nil && p.topic.cfg.Durable() {
+				if perr == nil && p.topic.config().Durable() {
 					pending = append(pending, pendingAck{p: p, end: end, ti: ti, pi: pi})
 				}
 				if perr != nil {
@@ -97,11 +97,11 @@ func (b *Broker) produceTo(p *partition, version int16, records []byte, sp *kmsg
 	if perr != nil {
 		return 0, perr, msg
 	}
-	h, perr, msg := validateProduceBatch(batch, version, p.topic.cfg.MaxMessageBytes)
+	h, perr, msg := validateProduceBatch(batch, version, p.topic.config().MaxMessageBytes)
 	if perr != nil {
 		return 0, perr, msg
 	}
-	if p.topic.cfg.MessageTimestampType == "LogAppendTime" {
+	if p.topic.config().MessageTimestampType == "LogAppendTime" {
 		now := time.Now().UnixMilli()
 		stampLogAppendTime(batch, now)
 		sp.LogAppendTime = now

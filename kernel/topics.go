@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -15,15 +16,36 @@ import (
 )
 
 // topic is one topic of the metadata image. name, id and partitions never
-// change after the topic is published; configs are replaced whole.
+// change after the topic is published; configs are replaced whole, by
+// swapping settings (setTopicConfigs).
 type topic struct {
 	name       string
 	id         [16]byte
 	internal   bool
-	overrides  map[string]string // topic-level configs as set by users
-	cfg        config.Topic      // effective configs (defaults + overrides)
+	settings   atomic.Pointer[topicSettings]
 	partitions []*partition
 }
+
+// topicSettings is one version of a topic's configs. It is never modified
+// once stored in a topic.
+type topicSettings struct {
+	overrides map[string]string // topic-level configs as set by users
+	cfg       config.Topic      // effective configs (defaults + overrides)
+}
+
+func newTopic(name string, id [16]byte, overrides map[string]string, cfg config.Topic) *topic {
+	t := &topic{name: name, id: id, internal: strings.HasPrefix(name, "__")}
+	t.settings.Store(&topicSettings{overrides: overrides, cfg: cfg})
+	return t
+}
+
+// config returns the topic's effective configs. They may change between
+// two calls: read them once where several values must agree.
+func (t *topic) config() config.Topic { return t.settings.Load().cfg }
+
+// overrides returns the topic-level configs as users set them. The map is
+// shared: never modify it.
+func (t *topic) overrides() map[string]string { return t.settings.Load().overrides }
 
 const maxTopicNameLen = 249
 
@@ -132,8 +154,7 @@ func (b *Broker) loadMetadata() error {
 			b.log.Warn("topic has an invalid stored config; using defaults for it",
 				"topic", e.rec.Name, "error", err)
 		}
-		t := &topic{name: e.rec.Name, id: id, overrides: e.rec.Configs, cfg: cfg}
-		t.internal = strings.HasPrefix(t.name, "__")
+		t := newTopic(e.rec.Name, id, e.rec.Configs, cfg)
 		if err := b.openPartitions(t, int(e.rec.Partitions)); err != nil {
 			return err
 		}
@@ -159,7 +180,7 @@ func (b *Broker) snapshotRecords() []metaRecord {
 	}
 	for _, t := range b.topics {
 		recs = append(recs, metaRecord{Type: recTopic, Topic: &topicRecord{
-			Name: t.name, ID: uuidString(t.id), Partitions: int32(len(t.partitions)), Configs: t.overrides,
+			Name: t.name, ID: uuidString(t.id), Partitions: int32(len(t.partitions)), Configs: t.overrides(),
 		}})
 	}
 	return recs
@@ -298,7 +319,7 @@ func (b *Broker) createTopic(name string, partitions int32, replication int16, c
 	if b.topicByName(name) != nil {
 		return nil, newTopicError(kerr.TopicAlreadyExists, "topic %q already exists", name)
 	}
-	t := &topic{name: name, id: newUUID(), overrides: configs, cfg: cfg, internal: strings.HasPrefix(name, "__")}
+	t := newTopic(name, newUUID(), configs, cfg)
 	if validateOnly {
 		for i := int32(0); i < partitions; i++ {
 			t.partitions = append(t.partitions, &partition{topic: t, index: i})
@@ -326,6 +347,59 @@ func (b *Broker) createTopic(name string, partitions int32, replication int16, c
 }
 
 const maxPartitionsPerTopic = 100000
+
+// setTopicConfigs replaces every config override of t with what edit
+// returns, given the current overrides (which edit must not modify): it
+// validates the result, persists it in the metadata log and swaps it in,
+// so the next request sees it. edit runs under metaMu, so concurrent
+// changes to one topic apply in turn and none is lost. With validateOnly
+// nothing is persisted or changed.
+func (b *Broker) setTopicConfigs(t *topic, validateOnly bool, edit func(cur map[string]string) (map[string]string, *topicError)) *topicError {
+	b.metaMu.Lock()
+	defer b.metaMu.Unlock()
+	if b.topicByID(t.id) != t {
+		return newTopicError(kerr.UnknownTopicOrPartition, "topic %q does not exist", t.name)
+	}
+	overrides, terr := edit(t.overrides())
+	if terr != nil {
+		return terr
+	}
+	if len(overrides) == 0 {
+		overrides = nil
+	}
+	cfg, err := b.topicConfig(overrides)
+	if err != nil {
+		return newTopicError(kerr.InvalidConfig, "%v", err)
+	}
+	if validateOnly {
+		return nil
+	}
+	if b.isClosing() {
+		return newTopicError(kerr.NotController, "broker is shutting down")
+	}
+	rec := metaRecord{Type: recTopicConfigs, Topic: &topicRecord{ID: uuidString(t.id), Configs: overrides}}
+	if err := b.meta.append(rec); err != nil {
+		b.log.Error("could not persist topic configs", "topic", t.name, "error", err)
+		return newTopicError(kerr.KafkaStorageError, "could not persist topic configs: %v", err)
+	}
+	t.settings.Store(&topicSettings{overrides: overrides, cfg: cfg})
+	b.log.Info("changed topic configs", "topic", t.name, "configs", overrides)
+	b.onTopicConfigChange(t)
+	if b.meta.needsRewrite(len(b.topics) + 2) {
+		if err := b.meta.rewrite(b.snapshotRecords()); err != nil {
+			b.log.Warn("could not rewrite metadata log", "error", err)
+		}
+	}
+	return nil
+}
+
+// onTopicConfigChange runs after t's configs changed (t.config() has the
+// new ones), under metaMu and in the order of the changes; it must not
+// block. max.message.bytes, message.timestamp.type and the flush configs
+// need nothing here: they are read from t.config() at each use. The
+// storage work applies segment.bytes, segment.ms and retention.ms /
+// retention.bytes to the partitions' logs here.
+func (b *Broker) onTopicConfigChange(t *topic) {}
 
 // deleteTopic removes a topic from the image and deletes its data.
 func (b *Broker) deleteTopic(t *topic) *topicError {

@@ -86,8 +86,9 @@ func createConfigs(cs []kmsg.CreateTopicsRequestTopicConfig) (map[string]string,
 // CreateTopics v5+ reports them.
 func describeCreatedConfigs(t *topic) []kmsg.CreateTopicsResponseTopicConfig {
 	var out []kmsg.CreateTopicsResponseTopicConfig
+	s := t.settings.Load()
 	for _, name := range config.TopicConfigNames() {
-		v, ok := t.cfg.Get(name)
+		v, ok := s.cfg.Get(name)
 		if !ok {
 			continue
 		}
@@ -95,7 +96,7 @@ func describeCreatedConfigs(t *topic) []kmsg.CreateTopicsResponseTopicConfig {
 		c.Name = name
 		c.Value = &v
 		c.Source = 5 // DEFAULT_CONFIG
-		if _, set := t.overrides[name]; set {
+		if _, set := s.overrides[name]; set {
 			c.Source = 1 // DYNAMIC_TOPIC_CONFIG
 		}
 		out = append(out, c)
