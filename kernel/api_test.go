@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -432,5 +434,47 @@ func TestSecondBrokerOnSameDirIsRefused(t *testing.T) {
 	defer b.Close(context.Background())
 	if _, err := New(Options{Config: cfg, Logger: quietLogger()}); !errors.Is(err, segments.ErrDirLocked) {
 		t.Fatalf("second broker on the same log dir: %v, want ErrDirLocked", err)
+	}
+}
+
+// TestUnopenablePartitionIsOffline damages one partition so its log cannot
+// be opened: the broker still starts, the other partition works, and the
+// damaged one answers KAFKA_STORAGE_ERROR everywhere.
+func TestUnopenablePartitionIsOffline(t *testing.T) {
+	dir := t.TempDir()
+	b := openTestBroker(t, testConfig(dir))
+	createTopic(t, b, "hurt", 2, nil)
+	produce(t, b, -1, "hurt", 0, testBatch(-1, 0, 0, kv{value: []byte("ok")}))
+	b.Close(context.Background())
+	// A regular file where the partition directory should be: the log
+	// cannot be opened.
+	p1 := filepath.Join(dir, "hurt-1")
+	if err := os.RemoveAll(p1); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p1, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b = openTestBroker(t, testConfig(dir))
+	defer b.Close(context.Background())
+	if r := produce(t, b, -1, "hurt", 0, testBatch(-1, 0, 0, kv{value: []byte("still")})); r.ErrorCode != 0 || r.BaseOffset != 1 {
+		t.Fatalf("healthy partition: error %d base %d", r.ErrorCode, r.BaseOffset)
+	}
+	if r := produce(t, b, -1, "hurt", 1, testBatch(-1, 0, 0, kv{value: []byte("x")})); r.ErrorCode != kerr.KafkaStorageError.Code {
+		t.Fatalf("offline partition produce: error %d", r.ErrorCode)
+	}
+	if fp := fetch(t, b, 12, "hurt", 1, 0); fp.ErrorCode != kerr.KafkaStorageError.Code {
+		t.Fatalf("offline partition fetch: error %d", fp.ErrorCode)
+	}
+	meta := metadataFor(t, b, 12, false, "hurt")
+	if meta.Topics[0].Partitions[1].ErrorCode != kerr.KafkaStorageError.Code || len(meta.Topics[0].Partitions[1].OfflineReplicas) != 1 {
+		t.Fatalf("offline partition metadata: %+v", meta.Topics[0].Partitions[1])
+	}
+	del := serve(t, b, &kmsg.DeleteTopicsRequest{Version: 1, TopicNames: []string{"hurt"}}).(*kmsg.DeleteTopicsResponse)
+	if del.Topics[0].ErrorCode != 0 {
+		t.Fatalf("deleting a topic with an offline partition: error %d", del.Topics[0].ErrorCode)
+	}
+	if _, err := os.Stat(p1); !os.IsNotExist(err) {
+		t.Fatalf("offline partition's data left behind: %v", err)
 	}
 }

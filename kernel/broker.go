@@ -157,7 +157,7 @@ func (b *Broker) Close(ctx context.Context) error {
 		b.mu.Lock()
 		for _, t := range b.topics {
 			for _, p := range t.partitions {
-				if err := p.log.Close(); err != nil {
+				if err := p.close(); err != nil {
 					errs = append(errs, fmt.Errorf("close %s: %w", p, err))
 				}
 			}

@@ -159,6 +159,9 @@ func (b *Broker) flushLoop() {
 					continue
 				}
 				for _, p := range tp.partitions {
+					if p.offline.Load() {
+						continue
+					}
 					if p.log.EndOffset() > p.durable.Load() &&
 						now.UnixNano()-p.lastSync.Load() >= cfg.FlushMs*int64(time.Millisecond) {
 						p.requestSync()

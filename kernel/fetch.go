@@ -160,6 +160,9 @@ func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition
 	if p.deleted.Load() {
 		return kerr.UnknownTopicOrPartition.Code
 	}
+	if p.offline.Load() {
+		return kerr.KafkaStorageError.Code
+	}
 	hwm := p.highWatermark()
 	start := p.logStartOffset()
 	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hwm, hwm, start

@@ -44,6 +44,10 @@ func (b *Broker) handleListOffsets(rc *reqCtx, req *kmsg.ListOffsetsRequest) res
 }
 
 func (b *Broker) listOffset(p *partition, ts int64, sp *kmsg.ListOffsetsResponseTopicPartition) {
+	if p.offline.Load() {
+		sp.ErrorCode = kerr.KafkaStorageError.Code
+		return
+	}
 	sp.LeaderEpoch = 0
 	switch ts {
 	case listEarliest:

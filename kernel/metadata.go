@@ -82,6 +82,10 @@ func (b *Broker) describeTopic(t *topic) kmsg.MetadataResponseTopic {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition, mp.Leader, mp.LeaderEpoch = int32(i), b.cfg.NodeID, 0
 		mp.Replicas, mp.ISR = node, node
+		if t.partitions[i].offline.Load() {
+			mp.ErrorCode = kerr.KafkaStorageError.Code
+			mp.OfflineReplicas = node
+		}
 		mt.Partitions[i] = mp
 	}
 	return mt

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"os"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -30,7 +31,11 @@ type partition struct {
 	// round, to wake fetches parked on this partition.
 	notify  atomic.Pointer[chan struct{}]
 	deleted atomic.Bool
-	offline atomic.Bool // an fsync failed: no more writes (durability.go)
+	// offline is set when the log could not be opened (log is then nil,
+	// openErr says why) or an fsync failed: the partition answers
+	// KAFKA_STORAGE_ERROR and takes no writes.
+	offline atomic.Bool
+	openErr error
 
 	// Group commit (durability.go). syncMu guards syncing.
 	syncMu   sync.Mutex
@@ -54,7 +59,12 @@ func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*par
 		OnRecoveredBatch: p.recoverBatch,
 	})
 	if err != nil {
-		return nil, err
+		// Keep the partition, offline: clients get KAFKA_STORAGE_ERROR
+		// for it rather than a broker that will not start, and nothing
+		// is ever served from a log that could not be recovered.
+		p.offline.Store(true)
+		p.openErr = err
+		return p, err
 	}
 	p.log = l
 	// What recovery found is in the files: count it durable, and sync it
@@ -68,9 +78,30 @@ func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*par
 	return p, nil
 }
 
+// close closes the partition's log, if it has one.
+func (p *partition) close() error {
+	if p.log == nil {
+		return nil
+	}
+	return p.log.Close()
+}
+
+// remove deletes the partition's data, opened or not.
+func (p *partition) remove() error {
+	if p.log == nil {
+		return os.RemoveAll(p.dir)
+	}
+	return p.log.Remove()
+}
+
 func (p *partition) String() string { return fmt.Sprintf("%s-%d", p.topic.name, p.index) }
 
-func (p *partition) logStartOffset() int64 { return p.log.StartOffset() }
+func (p *partition) logStartOffset() int64 {
+	if p.log == nil {
+		return -1
+	}
+	return p.log.StartOffset()
+}
 
 // dataArrived returns a channel closed at the next append.
 func (p *partition) dataArrived() <-chan struct{} { return *p.notify.Load() }

@@ -155,7 +155,7 @@ func (b *Broker) loadMetadata() error {
 				"topic", e.rec.Name, "error", err)
 		}
 		t := newTopic(e.rec.Name, id, e.rec.Configs, cfg)
-		if err := b.openPartitions(t, int(e.rec.Partitions)); err != nil {
+		if err := b.openPartitions(t, int(e.rec.Partitions), true); err != nil {
 			return err
 		}
 		b.topics[t.name] = t
@@ -210,15 +210,24 @@ func (b *Broker) partitionDir(topic string, p int) string {
 	return filepath.Join(best, name)
 }
 
-func (b *Broker) openPartitions(t *topic, n int) error {
+// openPartitions opens (or creates) the topic's partitions. With
+// tolerateOffline, a partition whose log cannot be opened is kept offline
+// and logged, so one damaged partition does not stop the broker;
+// otherwise (a topic being created) the first failure undoes the rest.
+func (b *Broker) openPartitions(t *topic, n int, tolerateOffline bool) error {
 	for i := 0; i < n; i++ {
 		dir := b.partitionDir(t.name, i)
 		p, err := openPartition(t, int32(i), dir, b.log)
 		if err != nil {
-			for _, q := range t.partitions {
-				q.log.Close()
+			if tolerateOffline {
+				b.log.Error("partition offline: its log could not be opened; clients get KAFKA_STORAGE_ERROR",
+					"partition", p.String(), "dir", dir, "error", err)
+			} else {
+				for _, q := range t.partitions {
+					q.close()
+				}
+				return fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
 			}
-			return fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
 		}
 		t.partitions = append(t.partitions, p)
 		b.dirLoad[filepath.Dir(dir)]++
@@ -333,7 +342,7 @@ func (b *Broker) createTopic(name string, partitions int32, replication int16, c
 		b.log.Error("could not persist new topic", "topic", name, "error", err)
 		return nil, newTopicError(kerr.KafkaStorageError, "could not persist topic: %v", err)
 	}
-	if err := b.openPartitions(t, int(partitions)); err != nil {
+	if err := b.openPartitions(t, int(partitions), false); err != nil {
 		b.log.Error("could not create partitions", "topic", name, "error", err)
 		_ = b.meta.append(metaRecord{Type: recDeleteTopic, Topic: &topicRecord{ID: uuidString(t.id)}})
 		return nil, newTopicError(kerr.KafkaStorageError, "could not create partitions: %v", err)
@@ -421,7 +430,7 @@ func (b *Broker) deleteTopic(t *topic) *topicError {
 	for _, p := range t.partitions {
 		b.dirLoad[filepath.Dir(p.dir)]--
 		p.markDeleted()
-		if err := p.log.Remove(); err != nil {
+		if err := p.remove(); err != nil {
 			b.log.Warn("could not remove partition data", "partition", p.String(), "error", err)
 		}
 	}
