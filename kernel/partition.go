@@ -2,9 +2,9 @@ package kernel
 
 import (
 	"errors"
-	"os"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
