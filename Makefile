@@ -17,7 +17,9 @@ FUZZ_TARGETS := \
 	./kernel:FuzzServeRequest \
 	./kernel:FuzzValidateProduceBatch \
 	./segments:FuzzValidateBatch \
-	./segments:FuzzRecover
+	./segments:FuzzRecover \
+	./segments/compact:FuzzReadRecords \
+	./segments/compact:FuzzFilterBatch
 
 .PHONY: all build run test lint unit fuzz-smoke fuzz bench-compile bench-micro clean
 
