@@ -478,3 +478,14 @@ func TestUnopenablePartitionIsOffline(t *testing.T) {
 		t.Fatalf("offline partition's data left behind: %v", err)
 	}
 }
+
+func TestCompactedTopicRejectsNullKeys(t *testing.T) {
+	b := newTestBroker(t)
+	createTopic(t, b, "compacted", 1, map[string]string{"cleanup.policy": "compact"})
+	if r := produce(t, b, 1, "compacted", 0, testBatch(-1, 0, 0, kv{key: []byte("k"), value: []byte("v")}, kv{value: []byte("no key")})); r.ErrorCode != kerr.InvalidRecord.Code {
+		t.Fatalf("null key on a compacted topic: error %d, want INVALID_RECORD", r.ErrorCode)
+	}
+	if r := produce(t, b, 1, "compacted", 0, testBatch(-1, 0, 0, kv{key: []byte("k"), value: nil})); r.ErrorCode != 0 {
+		t.Fatalf("keyed tombstone on a compacted topic: error %d", r.ErrorCode)
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/runnel-dev/runnel/segments"
+	"github.com/runnel-dev/runnel/segments/compact"
 )
 
 const (
@@ -97,11 +99,24 @@ func (b *Broker) produceTo(p *partition, version int16, records []byte, sp *kmsg
 	if perr != nil {
 		return 0, perr, msg
 	}
-	h, perr, msg := validateProduceBatch(batch, version, p.topic.config().MaxMessageBytes)
+	cfg := p.topic.config()
+	h, perr, msg := validateProduceBatch(batch, version, cfg.MaxMessageBytes)
 	if perr != nil {
 		return 0, perr, msg
 	}
-	if p.topic.config().MessageTimestampType == "LogAppendTime" {
+	if strings.Contains(cfg.CleanupPolicy, "compact") {
+		// Compaction keeps the latest record per key, so a record without
+		// one could never be compacted; Kafka refuses it, as here. For a
+		// compressed batch this is the one place produce decompresses.
+		nullKey, err := compact.HasNullKey(batch)
+		if err != nil {
+			return 0, kerr.CorruptMessage, err.Error()
+		}
+		if nullKey {
+			return 0, kerr.InvalidRecord, "compacted topic cannot accept a record without a key"
+		}
+	}
+	if cfg.MessageTimestampType == "LogAppendTime" {
 		now := time.Now().UnixMilli()
 		stampLogAppendTime(batch, now)
 		sp.LogAppendTime = now
