@@ -3,7 +3,7 @@ package segments
 import "testing"
 
 func TestAppendAllocs(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{})
+	l := openTestLog(t, t.TempDir(), Options{})
 	defer l.Close()
 	b := testBatch(16, make([]byte, 1024))
 	mustAppend(t, l, b) // first append may size the index
@@ -18,7 +18,7 @@ func TestAppendAllocs(t *testing.T) {
 }
 
 func TestAppendReadAllocs(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 64 << 10})
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 64 << 10})
 	defer l.Close()
 	appendMany(t, l, 500)
 	end := l.EndOffset()

@@ -14,7 +14,7 @@ import (
 // TestConcurrentAppendRead runs appenders and readers together (meant for
 // -race): readers must only ever see whole, valid, contiguous batches.
 func TestConcurrentAppendRead(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 8 << 10})
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 8 << 10})
 	defer l.Close()
 	const appenders, perAppender, readers = 4, 200, 4
 	var done atomic.Bool
@@ -102,7 +102,7 @@ func checkBatches(t testing.TB, b []byte, offset int64) {
 // TestReadRacingClose checks that reads racing with Close fail with
 // ErrClosed rather than anything stranger.
 func TestReadRacingClose(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 4 << 10})
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 4 << 10})
 	appendMany(t, l, 200)
 	var wg sync.WaitGroup
 	for range 2 {
@@ -140,7 +140,7 @@ func TestNonZeroStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, segmentName(100)), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := openLog(t, dir, Options{})
+	l := openTestLog(t, dir, Options{})
 	defer l.Close()
 	if l.StartOffset() != 100 || l.EndOffset() != 110 {
 		t.Fatalf("start %d end %d", l.StartOffset(), l.EndOffset())

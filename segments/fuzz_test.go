@@ -60,47 +60,206 @@ func FuzzValidateBatch(f *testing.F) {
 	})
 }
 
-func FuzzRecover(f *testing.F) {
+// fuzzLog is the fixed first segment FuzzRecover puts before the fuzzed
+// one: 4 batches, offsets 0-9, timestamps going up and down.
+func fuzzLog() []byte {
 	var log []byte
-	for i := range 4 {
-		b := testBatch(1+i, []byte("record"))
-		binary.BigEndian.PutUint64(b, uint64(i*(i+1)/2))
+	base := int64(0)
+	for i, ts := range []int64{500, 300, 900, 700} {
+		b := buildBatch(batchSpec{records: 1 + i, payload: []byte("record"), producerID: -1, producerEpoch: -1,
+			baseSequence: -1, baseTimestamp: ts, maxTimestamp: ts, setMax: true})
+		binary.BigEndian.PutUint64(b, uint64(base))
+		base += int64(1 + i)
 		log = append(log, b...)
 	}
-	f.Add(log, false)
-	f.Add(log[:len(log)-5], false)
-	f.Add(append(bytes.Clone(log), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), false)
-	f.Add(append(bytes.Clone(log), log...), true) // offsets restart: not contiguous
-	f.Add([]byte{}, false)
-	f.Add(bytes.Repeat([]byte{0xff}, 100), true)
-	f.Fuzz(func(t *testing.T, data []byte, fix bool) {
+	return log
+}
+
+// realTimeindex is the .timeindex of fuzzLog's segment.
+var realTimeindex []byte
+
+// fuzzOpts are the options FuzzRecover opens logs with: small index
+// intervals, so the fixed segment's index has several entries.
+var fuzzOpts = Options{IndexIntervalBytes: 50, Logger: slog.New(slog.DiscardHandler)}
+
+// FuzzRecover opens a log of two segments: the fixed fuzzLog, whose index
+// files are the fuzzed index and timeindex (nil: missing), then data (with
+// its CRCs fixed if fix) followed by zeros bytes of preallocated space.
+// mode 0 checks everything, mode 1 trusts the first segment (the
+// recovery point is past it), mode 2 trusts both (a clean shutdown).
+// Whatever the bytes, opening must not fail or panic; what is read must
+// be whole batches; unless the data was trusted, valid ones, the
+// first segment's intact, and the second's a prefix of data.
+func FuzzRecover(f *testing.F) {
+	good := fuzzLog()
+	var more []byte
+	for i := range 3 {
+		b := testBatch(1+i, []byte("more"))
+		binary.BigEndian.PutUint64(b, uint64(10+i*(i+1)/2))
+		more = append(more, b...)
+	}
+	// Real index files for the first segment, as seeds.
+	var index []byte
+	{
+		dir := f.TempDir()
+		l, err := Open(dir, fuzzOpts)
+		if err != nil {
+			f.Fatal(err)
+		}
+		_ = SplitBatches(bytes.Clone(good), func(b []byte) bool {
+			if _, err := l.Append(b); err != nil {
+				f.Fatal(err)
+			}
+			return true
+		})
+		if err := l.Close(); err != nil {
+			f.Fatal(err)
+		}
+		if index, err = os.ReadFile(filepath.Join(dir, "00000000000000000000.index")); err != nil {
+			f.Fatal(err)
+		}
+		if realTimeindex, err = os.ReadFile(filepath.Join(dir, "00000000000000000000.timeindex")); err != nil {
+			f.Fatal(err)
+		}
+	}
+	timeindex := realTimeindex
+	for mode := range uint8(3) {
+		f.Add(more, false, uint16(0), index, timeindex, mode)
+		f.Add(more[:len(more)-5], false, uint16(100), index, timeindex, mode)
+		f.Add(append(bytes.Clone(more), 1), false, uint16(4000), index, timeindex, mode)
+		f.Add(more, false, uint16(0), []byte(nil), []byte(nil), mode)
+		f.Add(more, false, uint16(0), index[:len(index)-3], timeindex[:12], mode)
+		f.Add(bytes.Repeat([]byte{0xff}, 100), true, uint16(7), bytes.Repeat([]byte{1}, 24), timeindex, mode)
+		f.Add([]byte{}, false, uint16(4096), index, bytes.Repeat([]byte{0}, 36), mode)
+		f.Add(append(bytes.Clone(more), more...), true, uint16(0), index, timeindex, mode)
+		// The last time entry names offset 2, inside a batch.
+		f.Add(more, false, uint16(0), index, []byte("RNTI\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x84\x00\x00\x00\x02"), mode)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, fix bool, zeros uint16, index, timeindex []byte, mode uint8) {
+		mode %= 3
 		if fix {
 			fixCRCs(data)
 		}
-		dir := fuzzDir(t)
-		if err := os.WriteFile(filepath.Join(dir, segmentName(0)), data, 0o644); err != nil {
+		root := fuzzDir(t)
+		dir := filepath.Join(root, "p-0")
+		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		l, err := Open(dir, Options{Logger: slog.New(slog.DiscardHandler)})
+		write := func(name string, b []byte) {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(segmentName(0), good)
+		if index != nil {
+			write("00000000000000000000.index", index)
+		}
+		if timeindex != nil {
+			write("00000000000000000000.timeindex", timeindex)
+		}
+		second := append(bytes.Clone(data), make([]byte, zeros)...)
+		write(segmentName(10), second)
+		if mode == 2 {
+			// A clean shutdown trusts the second segment's index files too.
+			if index != nil {
+				write("00000000000000000010.index", index)
+			}
+			if timeindex != nil {
+				write("00000000000000000010.timeindex", timeindex)
+			}
+		}
+		rp := map[uint8]string{0: "p-0 0 dirty", 1: "p-0 10 dirty", 2: "p-0 10 clean"}[mode]
+		if err := os.WriteFile(filepath.Join(root, recoveryPointFile), []byte("1\n1\n"+rp+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		d, err := OpenDir(root, nil, fuzzOpts.Logger)
 		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		defer l.Close()
-		if l.StartOffset() != 0 || l.Size() > int64(len(data)) {
-			t.Fatalf("start %d size %d of %d bytes", l.StartOffset(), l.Size(), len(data))
-		}
-		if l.Size() > 0 && !bytes.Equal(data[:l.Size()], mustRead(t, l)) {
-			t.Fatal("kept bytes differ from the file's prefix")
-		}
-		readAll(t, l, 1<<20)
-		readAll(t, l, 0)
-		n := 0
-		if err := l.Scan(0, func(BatchHeader) bool { n++; return true }); err != nil {
 			t.Fatal(err)
+		}
+		defer d.Close()
+		l, err := d.OpenLog("p-0", fuzzOpts)
+		if err != nil {
+			t.Fatalf("OpenLog: %v", err)
+		}
+		if mode == 2 {
+			// Trusted bytes are not checked: only ask for whole batches
+			// and no panic.
+			got, err := l.AppendRead(nil, 0, 1<<20)
+			if err == nil && wholeBatches(got) != len(got) {
+				t.Fatal("read returned a partial batch")
+			}
+			_, _, _ = l.FindTimestamp(600)
+			l.MaxTimestamp()
+			return
+		}
+		if l.StartOffset() != 0 || l.EndOffset() < 10 || l.Size() > int64(len(good)+len(second)) {
+			t.Fatalf("start %d end %d size %d", l.StartOffset(), l.EndOffset(), l.Size())
+		}
+		all := readAll(t, l, 1<<20)
+		readAll(t, l, 0)
+		got := bytes.Join(all, nil)
+		if !bytes.HasPrefix(got, good) || !bytes.HasPrefix(data, got[len(good):]) {
+			t.Fatal("kept bytes differ from the files")
+		}
+		// Every offset of the trusted segment, through its index.
+		for off := int64(0); off < 10; off++ {
+			b, err := l.AppendRead(nil, off, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := ValidateBatch(b)
+			if err != nil || h.BaseOffset > off || h.LastOffset() < off {
+				t.Fatalf("read %d: %+v, %v", off, h, err)
+			}
+		}
+		// Time lookups agree with a walk, unless a trusted time index was
+		// made up: its last entry (the segment's largest timestamp) is
+		// believed, as Kafka believes it.
+		exact := mode == 0 || bytes.Equal(timeindex, realTimeindex)
+		var heads []BatchHeader
+		if err := l.Scan(0, func(h BatchHeader) bool { heads = append(heads, h); return true }); err != nil {
+			t.Fatal(err)
+		}
+		for _, ts := range []int64{0, 300, 600, 800, 900, 1000} {
+			h, ok, err := l.FindTimestamp(ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want *BatchHeader
+			for i := range heads {
+				if heads[i].MaxTimestamp >= ts {
+					want = &heads[i]
+					break
+				}
+			}
+			if ok && h.MaxTimestamp < ts || exact && (ok != (want != nil) || ok && h != *want) {
+				t.Fatalf("FindTimestamp(%d) = %+v %v, want %+v", ts, h, ok, want)
+			}
 		}
 		end := l.EndOffset()
 		if base, err := l.Append(testBatch(2, []byte("new"))); err != nil || base != end {
 			t.Fatalf("append after recovery: base %d (end %d), %v", base, end, err)
+		}
+		want := mustRead(t, l)
+		// A clean close and reopen trusts what recovery made.
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if l, err = d.OpenLog("p-0", fuzzOpts); err != nil {
+			t.Fatal(err)
+		}
+		if l.EndOffset() != end+2 || !bytes.Equal(mustRead(t, l), want) {
+			t.Fatal("reopened log differs")
+		}
+		var maxH BatchHeader
+		for _, h := range heads {
+			if h.MaxTimestamp > maxH.MaxTimestamp {
+				maxH = h
+			}
+		}
+		if h, ok := l.MaxTimestamp(); exact && (!ok || h != maxH) {
+			t.Fatalf("MaxTimestamp after reopen: %+v %v", h, ok)
 		}
 	})
 }

@@ -20,6 +20,10 @@ type batchSpec struct {
 	producerEpoch int16
 	baseSequence  int32
 	baseTimestamp int64
+	// maxTimestamp is used when setMax; otherwise the max timestamp is
+	// baseTimestamp+records.
+	maxTimestamp int64
+	setMax       bool
 }
 
 // testBatch builds a valid v2 batch of records copies of payload, with no
@@ -40,7 +44,11 @@ func buildBatch(s batchSpec) []byte {
 	be.PutUint16(b[posAttributes:], uint16(s.attributes))
 	be.PutUint32(b[posLastOffsetDelta:], uint32(s.records-1))
 	be.PutUint64(b[posBaseTimestamp:], uint64(s.baseTimestamp))
-	be.PutUint64(b[posMaxTimestamp:], uint64(s.baseTimestamp+int64(s.records)))
+	maxTs := s.baseTimestamp + int64(s.records)
+	if s.setMax {
+		maxTs = s.maxTimestamp
+	}
+	be.PutUint64(b[posMaxTimestamp:], uint64(maxTs))
 	be.PutUint64(b[posProducerID:], uint64(s.producerID))
 	be.PutUint16(b[posProducerEpoch:], uint16(s.producerEpoch))
 	be.PutUint32(b[posBaseSequence:], uint32(s.baseSequence))
@@ -79,7 +87,7 @@ func testLogger() (*slog.Logger, *syncBuffer) {
 	return slog.New(slog.NewTextHandler(buf, nil)), buf
 }
 
-func openLog(t testing.TB, dir string, opts Options) *Log {
+func openTestLog(t testing.TB, dir string, opts Options) *Log {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger, _ = testLogger()
@@ -135,3 +143,6 @@ func readAll(t testing.TB, l *Log, maxBytes int) [][]byte {
 	}
 	return out
 }
+
+// quietLogger discards everything.
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -48,7 +48,7 @@ func sameBatches(t testing.TB, got, want [][]byte) {
 
 func TestEmptyLog(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "topic-0")
-	l := openLog(t, dir, Options{})
+	l := openTestLog(t, dir, Options{})
 	defer l.Close()
 	if l.StartOffset() != 0 || l.EndOffset() != 0 || l.Size() != 0 {
 		t.Fatalf("start %d end %d size %d", l.StartOffset(), l.EndOffset(), l.Size())
@@ -71,7 +71,7 @@ func TestEmptyLog(t *testing.T) {
 
 func TestRoundTripAcrossRolls(t *testing.T) {
 	dir := t.TempDir()
-	l := openLog(t, dir, Options{SegmentBytes: 1000})
+	l := openTestLog(t, dir, Options{SegmentBytes: 1000})
 	defer l.Close()
 	want := appendMany(t, l, 60)
 	if n := len(segmentFiles(t, dir)); n < 5 {
@@ -91,7 +91,7 @@ func TestRoundTripAcrossRolls(t *testing.T) {
 
 func TestLargeBatchIntoEmptySegment(t *testing.T) {
 	dir := t.TempDir()
-	l := openLog(t, dir, Options{SegmentBytes: 100})
+	l := openTestLog(t, dir, Options{SegmentBytes: 100})
 	defer l.Close()
 	want := [][]byte{testBatch(3, make([]byte, 200)), testBatch(1, make([]byte, 500)), testBatch(2, nil)}
 	for _, b := range want {
@@ -106,7 +106,7 @@ func TestLargeBatchIntoEmptySegment(t *testing.T) {
 func TestReadEveryOffset(t *testing.T) {
 	// Many small batches per segment, so reads go through several index
 	// entries and walks.
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 64 << 10})
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 64 << 10})
 	defer l.Close()
 	batches := appendMany(t, l, 2000)
 	i := 0
@@ -127,7 +127,7 @@ func TestReadEveryOffset(t *testing.T) {
 }
 
 func TestReadMiddleOfBatch(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{})
+	l := openTestLog(t, t.TempDir(), Options{})
 	defer l.Close()
 	mustAppend(t, l, testBatch(10, []byte("a")))
 	b := testBatch(5, []byte("b"))
@@ -146,7 +146,7 @@ func TestReadMiddleOfBatch(t *testing.T) {
 func TestMaxBytes(t *testing.T) {
 	dir := t.TempDir()
 	// Each batch below is 61+5*20 = 161 bytes; 3 fit in a segment.
-	l := openLog(t, dir, Options{SegmentBytes: 500})
+	l := openTestLog(t, dir, Options{SegmentBytes: 500})
 	defer l.Close()
 	var bs [][]byte
 	for range 7 {
@@ -188,7 +188,7 @@ func TestMaxBytes(t *testing.T) {
 }
 
 func TestAppendReadKeepsDst(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{})
+	l := openTestLog(t, t.TempDir(), Options{})
 	defer l.Close()
 	b := testBatch(2, []byte("xy"))
 	mustAppend(t, l, b)
@@ -204,7 +204,7 @@ func TestAppendReadKeepsDst(t *testing.T) {
 
 func TestReopen(t *testing.T) {
 	dir := t.TempDir()
-	l := openLog(t, dir, Options{SegmentBytes: 800})
+	l := openTestLog(t, dir, Options{SegmentBytes: 800})
 	want := appendMany(t, l, 40)
 	end, size := l.EndOffset(), l.Size()
 	if err := l.Sync(); err != nil {
@@ -230,7 +230,7 @@ func TestReopen(t *testing.T) {
 	}
 
 	logger, logs := testLogger()
-	l = openLog(t, dir, Options{SegmentBytes: 800, Logger: logger})
+	l = openTestLog(t, dir, Options{SegmentBytes: 800, Logger: logger})
 	defer l.Close()
 	if l.EndOffset() != end || l.Size() != size || l.StartOffset() != 0 {
 		t.Fatalf("reopened: end %d size %d, want %d %d", l.EndOffset(), l.Size(), end, size)
@@ -247,7 +247,7 @@ func TestReopen(t *testing.T) {
 
 func TestOnRecoveredBatch(t *testing.T) {
 	dir := t.TempDir()
-	l := openLog(t, dir, Options{SegmentBytes: 400})
+	l := openTestLog(t, dir, Options{SegmentBytes: 400})
 	var want []BatchHeader
 	for i := range 20 {
 		b := buildBatch(batchSpec{records: 1 + i%3, payload: []byte("record"), producerID: int64(i % 4), producerEpoch: 1, baseSequence: int32(i)})
@@ -259,7 +259,7 @@ func TestOnRecoveredBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []BatchHeader
-	l = openLog(t, dir, Options{SegmentBytes: 400, OnRecoveredBatch: func(h BatchHeader) { got = append(got, h) }})
+	l = openTestLog(t, dir, Options{SegmentBytes: 400, OnRecoveredBatch: func(h BatchHeader) { got = append(got, h) }})
 	defer l.Close()
 	if len(got) != len(want) {
 		t.Fatalf("recovered %d batches, want %d", len(got), len(want))
@@ -272,7 +272,7 @@ func TestOnRecoveredBatch(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 700})
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 700})
 	defer l.Close()
 	batches := appendMany(t, l, 30)
 	var heads []BatchHeader
@@ -302,7 +302,7 @@ func TestScan(t *testing.T) {
 }
 
 func TestAppendRejectsMalformed(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{})
+	l := openTestLog(t, t.TempDir(), Options{})
 	defer l.Close()
 	good := testBatch(2, []byte("ok"))
 	bad := [][]byte{
@@ -326,7 +326,7 @@ func TestAppendRejectsMalformed(t *testing.T) {
 
 func TestRemove(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "p")
-	l := openLog(t, dir, Options{SegmentBytes: 300})
+	l := openTestLog(t, dir, Options{SegmentBytes: 300})
 	appendMany(t, l, 10)
 	if err := l.Remove(); err != nil {
 		t.Fatal(err)
@@ -339,7 +339,7 @@ func TestRemove(t *testing.T) {
 	}
 
 	// Remove after Close still deletes.
-	l = openLog(t, dir, Options{})
+	l = openTestLog(t, dir, Options{})
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestSyncAfterRolls(t *testing.T) {
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 300})
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 300})
 	defer l.Close()
 	appendMany(t, l, 10)
 	if err := l.Sync(); err != nil {

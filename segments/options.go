@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"time"
 )
 
 // DefaultSegmentBytes is the segment size used when Options.SegmentBytes
@@ -15,19 +16,54 @@ const DefaultSegmentBytes = 1 << 30
 // an int there too).
 const MaxSegmentBytes = math.MaxInt32
 
+// DefaultIndexIntervalBytes is the index interval used when
+// Options.IndexIntervalBytes is zero (Kafka's index.interval.bytes).
+const DefaultIndexIntervalBytes = 4096
+
+// DefaultPreallocateBytes is the preallocation step used when
+// Options.PreallocateBytes is zero.
+const DefaultPreallocateBytes = 1 << 20
+
 // Options configures a Log.
 type Options struct {
 	// SegmentBytes: roll the active segment when appending would take it
 	// past this size. A batch is always accepted into an empty segment,
 	// even a larger one. 0 means DefaultSegmentBytes.
 	SegmentBytes int64
+	// SegmentMs (Kafka's segment.ms): roll the active segment, at the next
+	// append, once it spans more than this many milliseconds: the new
+	// batch's max timestamp minus that of the segment's first batch, or,
+	// when either has no timestamp, the time since the segment was created
+	// or opened. 0 disables rolling by time.
+	SegmentMs int64
+	// IndexIntervalBytes is the log bytes between entries of the .index
+	// and .timeindex files (Kafka's index.interval.bytes). 0 means
+	// DefaultIndexIntervalBytes.
+	IndexIntervalBytes int
+	// PreallocateBytes is how far ahead of the write position the active
+	// segment's file is grown with fallocate, in whole pages (rounded up),
+	// never past SegmentBytes. Files are trimmed to their data on roll and
+	// on Close. 0 means DefaultPreallocateBytes; negative disables it.
+	PreallocateBytes int64
+	// FS is the filesystem the log uses. nil means OSFS, or the Dir's FS
+	// for Dir.OpenLog.
+	FS FS
+	// Now is the clock for rolling by time. nil means time.Now.
+	Now func() time.Time
 	// Logger receives recovery truncations. nil means slog.Default().
 	Logger *slog.Logger
 	// OnRecoveredBatch, if set, is called during Open with the header of
-	// every valid batch found, in offset order (the kernel rebuilds
-	// idempotent-producer state from it). It is called with no lock held.
+	// every batch recovery checks, in offset order (the kernel rebuilds
+	// idempotent-producer state from it). Open checks every batch;
+	// Dir.OpenLog only those past the log's recovery point, and none
+	// after a clean shutdown: use Scan to replay earlier headers. It is
+	// called with no lock held.
 	OnRecoveredBatch func(BatchHeader)
 }
+
+// maxIndexBytes caps the size of one index file (Kafka's
+// segment.index.bytes default); a segment whose index fills up is rolled.
+const maxIndexBytes = 10 << 20
 
 // withDefaults fills in defaults and rejects values the log cannot honour.
 func (o Options) withDefaults() (Options, error) {
@@ -37,8 +73,39 @@ func (o Options) withDefaults() (Options, error) {
 	case o.SegmentBytes < 0 || o.SegmentBytes > MaxSegmentBytes:
 		return o, fmt.Errorf("segments: SegmentBytes %d out of range [1, %d]", o.SegmentBytes, int64(MaxSegmentBytes))
 	}
+	if o.SegmentMs < 0 {
+		return o, fmt.Errorf("segments: SegmentMs %d is negative", o.SegmentMs)
+	}
+	switch {
+	case o.IndexIntervalBytes == 0:
+		o.IndexIntervalBytes = DefaultIndexIntervalBytes
+	case o.IndexIntervalBytes < 0:
+		return o, fmt.Errorf("segments: IndexIntervalBytes %d is negative", o.IndexIntervalBytes)
+	}
+	switch {
+	case o.PreallocateBytes == 0:
+		o.PreallocateBytes = DefaultPreallocateBytes
+	case o.PreallocateBytes < 0:
+		o.PreallocateBytes = 0
+	default:
+		o.PreallocateBytes = alignUp(o.PreallocateBytes, pageSize)
+	}
+	if o.FS == nil {
+		o.FS = OSFS{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	return o, nil
 }
+
+// pageSize is the page the on-disk layouts align to. It is a constant of
+// the formats, not the machine's page size: 4 KiB boundaries are also
+// boundaries of any larger page.
+const pageSize = 4096
+
+// alignUp rounds n up to a multiple of a (a power of two).
+func alignUp(n, a int64) int64 { return (n + a - 1) &^ (a - 1) }

@@ -1,6 +1,7 @@
 package segments
 
 import (
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -19,6 +20,7 @@ type batchReader struct {
 	path  string // for error messages
 	limit int64  // bytes of the file to consider
 	buf   []byte
+	fixed bool  // buf is borrowed: never replace it
 	off   int64 // file position of buf[0]
 	n     int   // valid bytes in buf
 }
@@ -103,7 +105,13 @@ func (e *corruptError) Unwrap() error { return e.err }
 func (br *batchReader) reset(r io.ReaderAt, path string, limit int64) {
 	br.r, br.path, br.limit = r, path, limit
 	br.off, br.n = 0, 0
-	if int64(len(br.buf)) < min(limit, scanBufferSize) {
+	if !br.fixed && int64(len(br.buf)) < min(limit, scanBufferSize) {
 		br.buf = make([]byte, min(limit, scanBufferSize))
 	}
+}
+
+// isCorrupt reports whether err is bad data rather than an I/O error.
+func isCorrupt(err error) bool {
+	var ce *corruptError
+	return errors.As(err, &ce)
 }
