@@ -16,6 +16,7 @@ FUZZ_TARGETS := \
 	./kernel:FuzzRequestHeader \
 	./kernel:FuzzServeRequest \
 	./kernel:FuzzValidateProduceBatch \
+	./kernel:FuzzGroupCoordinator \
 	./segments:FuzzValidateBatch \
 	./segments:FuzzRecover \
 	./segments/compact:FuzzReadRecords \

@@ -14,6 +14,7 @@ import (
 
 	"github.com/runnel-dev/runnel/kernel/config"
 	"github.com/runnel-dev/runnel/netio"
+	"github.com/runnel-dev/runnel/sdk"
 	"github.com/runnel-dev/runnel/segments"
 )
 
@@ -22,6 +23,12 @@ type Options struct {
 	Config config.Broker
 	// Logger receives the broker's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Assignors are the server-side assignors of KIP-848 consumer
+	// groups, the first being the default. The kernel does not import
+	// plugins: the caller resolves them (plugins.NewAssignor). None
+	// leaves KIP-848 off: ConsumerGroupHeartbeat answers
+	// UNSUPPORTED_VERSION and clients fall back to the classic protocol.
+	Assignors []sdk.Assignor
 }
 
 // Broker is one Runnel broker: its metadata image, its partitions and,
@@ -54,14 +61,22 @@ type Broker struct {
 	// arrive before that, so it is read atomically.
 	server atomic.Pointer[netio.Server]
 
-	locks []*segments.DirLock // one per log dir, held while the broker lives
+	coord *coordinator // the group coordinator, started by New
+	// dirs are the open log dirs, by path as configured; each holds its
+	// directory lock and its checkpoint files while the broker lives.
+	dirs map[string]*segments.Dir
 }
 
-func (b *Broker) unlockDirs() {
-	for _, l := range b.locks {
-		_ = l.Unlock()
+// closeDirs closes every log dir: the logs still open in it, a last
+// checkpoint, the lock.
+func (b *Broker) closeDirs() error {
+	var errs []error
+	for _, d := range b.dirs {
+		if err := d.Close(); err != nil && !errors.Is(err, segments.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
-	b.locks = nil
+	return errors.Join(errs...)
 }
 
 // New opens the broker's data: the metadata log and every partition it
@@ -90,19 +105,26 @@ func New(opts Options) (*Broker, error) {
 		a := a
 		b.apis[a.key] = &a
 	}
-	for _, d := range cfg.LogDirs {
-		lock, err := segments.LockDir(d)
+	b.dirs = make(map[string]*segments.Dir, len(cfg.LogDirs))
+	for _, path := range cfg.LogDirs {
+		d, err := segments.OpenDir(path, nil, logger)
 		if err != nil {
-			b.unlockDirs()
-			return nil, fmt.Errorf("log dir %s: %w", d, err)
+			_ = b.closeDirs()
+			return nil, fmt.Errorf("log dir %s: %w", path, err)
 		}
-		b.locks = append(b.locks, lock)
+		b.dirs[path] = d
 	}
 	if err := b.loadMetadata(); err != nil {
-		b.unlockDirs()
+		_ = b.closeDirs()
 		return nil, err
 	}
 	go b.flushLoop()
+	b.coord = newCoordinator(b, opts.Assignors, nil)
+	if err := b.coord.start(); err != nil {
+		_ = b.Close(context.Background())
+		return nil, fmt.Errorf("group coordinator: %w", err)
+	}
+	go b.maintenanceLoop()
 	return b, nil
 }
 
@@ -154,10 +176,13 @@ func (b *Broker) Close(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
+		if b.coord != nil {
+			b.coord.stop()
+		}
 		b.mu.Lock()
 		for _, t := range b.topics {
 			for _, p := range t.partitions {
-				if err := p.close(); err != nil {
+				if err := p.closeAndSnapshot(); err != nil {
 					errs = append(errs, fmt.Errorf("close %s: %w", p, err))
 				}
 			}
@@ -168,7 +193,9 @@ func (b *Broker) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		b.metaMu.Unlock()
-		b.unlockDirs()
+		if err := b.closeDirs(); err != nil {
+			errs = append(errs, err)
+		}
 	})
 	return errors.Join(errs...)
 }

@@ -83,6 +83,16 @@ var brokerConfigTypes = map[string]kmsg.ConfigType{
 	"log.flush.interval.messages": kmsg.ConfigTypeLong,
 	"log.flush.interval.ms":       kmsg.ConfigTypeLong,
 	"num.network.threads":         kmsg.ConfigTypeInt,
+
+	"offsets.topic.num.partitions":            kmsg.ConfigTypeInt,
+	"offsets.retention.minutes":               kmsg.ConfigTypeInt,
+	"group.initial.rebalance.delay.ms":        kmsg.ConfigTypeInt,
+	"group.min.session.timeout.ms":            kmsg.ConfigTypeInt,
+	"group.max.session.timeout.ms":            kmsg.ConfigTypeInt,
+	"group.consumer.heartbeat.interval.ms":    kmsg.ConfigTypeInt,
+	"group.consumer.session.timeout.ms":       kmsg.ConfigTypeInt,
+	"log.retention.check.interval.ms":         kmsg.ConfigTypeLong,
+	"log.flush.offset.checkpoint.interval.ms": kmsg.ConfigTypeInt,
 }
 
 // brokerProperties indexes config.Properties by name.

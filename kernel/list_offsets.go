@@ -71,28 +71,23 @@ func (b *Broker) listOffset(p *partition, ts int64, sp *kmsg.ListOffsetsResponse
 
 // offsetForTime finds the first record with a timestamp at or after ts,
 // or (for listMaxTimestamp) the record with the largest timestamp. It
-// returns offset and timestamp -1 when there is none. Until the segments
-// have a time index this scans batch headers; within an uncompressed
-// batch it finds the exact record, within a compressed one it answers
-// with the batch's first offset (at or before the wanted record).
+// returns offset and timestamp -1 when there is none. The log's time
+// index finds the batch; within an uncompressed batch the exact record is
+// found, within a compressed one the answer is the batch's first offset
+// (at or before the wanted record; for the max timestamp, its last).
 func (b *Broker) offsetForTime(p *partition, ts int64) (int64, int64, error) {
 	var found segments.BatchHeader
 	ok := false
-	err := p.log.Scan(p.logStartOffset(), func(h segments.BatchHeader) bool {
-		if ts == listMaxTimestamp {
-			if !ok || h.MaxTimestamp > found.MaxTimestamp {
-				found, ok = h, true
-			}
-			return true
+	if ts == listMaxTimestamp {
+		found, ok = p.log.MaxTimestamp()
+	} else {
+		var err error
+		if found, ok, err = p.log.FindTimestamp(ts); err != nil {
+			return -1, -1, err
 		}
-		if h.MaxTimestamp >= ts {
-			found, ok = h, true
-			return false
-		}
-		return true
-	})
-	if err != nil || !ok {
-		return -1, -1, err
+	}
+	if !ok || found.BaseOffset < p.logStartOffset() {
+		return -1, -1, nil
 	}
 	target := ts
 	if ts == listMaxTimestamp {

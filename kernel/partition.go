@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,10 +18,11 @@ import (
 // partition is one partition this broker leads: its log and the
 // idempotent-producer state of that log.
 type partition struct {
-	topic *topic
-	index int32
-	dir   string // the partition's directory
-	log   *segments.Log
+	topic  *topic
+	index  int32
+	dir    string // the partition's directory
+	logDir string // the log dir holding it, as configured
+	log    *segments.Log
 
 	// mu serializes appends together with the producer-state check that
 	// precedes each, and guards producers.
@@ -47,16 +49,28 @@ type partition struct {
 	logger   *slog.Logger
 }
 
-func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*partition, error) {
-	p := &partition{topic: t, index: index, dir: dir, producers: make(map[int64]*producerState), logger: logger}
+// openPartition opens the partition's log in its log dir, rebuilding the
+// idempotent-producer state. A log that cannot be opened leaves the
+// partition offline (the error is returned with the partition).
+func openPartition(t *topic, index int32, d *segments.Dir, logger *slog.Logger) (*partition, error) {
+	name := partitionDirName(t.name, int(index))
+	p := &partition{topic: t, index: index, dir: filepath.Join(d.Path(), name),
+		producers: make(map[int64]*producerState), logger: logger}
 	ch := make(chan struct{})
 	p.notify.Store(&ch)
 	round := make(chan struct{})
 	p.synced.Store(&round)
-	l, err := segments.Open(dir, segments.Options{
-		SegmentBytes:     t.config().SegmentBytes,
-		Logger:           logger.With("partition", p.String()),
-		OnRecoveredBatch: p.recoverBatch,
+	cfg := t.config()
+	var recovered []segments.BatchHeader
+	l, err := d.OpenLog(name, segments.Options{
+		SegmentBytes: cfg.SegmentBytes,
+		SegmentMs:    cfg.SegmentMs,
+		Logger:       logger.With("partition", p.String()),
+		OnRecoveredBatch: func(h segments.BatchHeader) {
+			if h.ProducerID >= 0 {
+				recovered = append(recovered, h)
+			}
+		},
 	})
 	if err != nil {
 		// Keep the partition, offline: clients get KAFKA_STORAGE_ERROR
@@ -67,12 +81,19 @@ func openPartition(t *topic, index int32, dir string, logger *slog.Logger) (*par
 		return p, err
 	}
 	p.log = l
+	if err := p.rebuildProducers(recovered); err != nil {
+		_ = l.Close()
+		p.log = nil
+		p.offline.Store(true)
+		p.openErr = err
+		return p, err
+	}
 	// What recovery found is in the files: count it durable, and sync it
 	// once in case a crash left some of it only in the page cache.
 	p.durable.Store(l.EndOffset())
 	p.hwm.Store(l.EndOffset())
 	p.lastSync.Store(time.Now().UnixNano())
-	if l.EndOffset() > 0 {
+	if l.EndOffset() > l.RecoveryPoint() {
 		go func() { _ = l.Sync() }()
 	}
 	return p, nil

@@ -73,11 +73,8 @@ func inSequence(last, next int32) bool {
 	return next == last+1 || (last == math.MaxInt32 && next == 0)
 }
 
-// record notes an appended batch.
-func (ps *producerState) record(h segments.BatchHeader, base int64) {
-	if h.ProducerEpoch != ps.epoch || !ps.hasSeqs {
-		*ps = producerState{epoch: h.ProducerEpoch}
-	}
+// push adds a batch to the recent ones, dropping the oldest when full.
+func (ps *producerState) push(m batchMeta) {
 	ps.hasSeqs = true
 	if ps.n < recentBatches {
 		ps.newest = ps.n
@@ -85,5 +82,26 @@ func (ps *producerState) record(h segments.BatchHeader, base int64) {
 	} else {
 		ps.newest = (ps.newest + 1) % recentBatches
 	}
-	ps.recent[ps.newest] = batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), baseOffset: base}
+	ps.recent[ps.newest] = m
+}
+
+// ordered returns the recent batches, oldest first.
+func (ps *producerState) ordered() []batchMeta {
+	out := make([]batchMeta, 0, ps.n)
+	start := 0
+	if ps.n == recentBatches {
+		start = (ps.newest + 1) % recentBatches
+	}
+	for i := 0; i < ps.n; i++ {
+		out = append(out, ps.recent[(start+i)%recentBatches])
+	}
+	return out
+}
+
+// record notes an appended batch.
+func (ps *producerState) record(h segments.BatchHeader, base int64) {
+	if h.ProducerEpoch != ps.epoch || !ps.hasSeqs {
+		*ps = producerState{epoch: h.ProducerEpoch}
+	}
+	ps.push(batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), baseOffset: base})
 }

@@ -189,15 +189,15 @@ func (b *Broker) snapshotRecords() []metaRecord {
 // partitionDirName is Kafka's directory name for a partition.
 func partitionDirName(topic string, p int) string { return topic + "-" + strconv.Itoa(p) }
 
-// partitionDir finds the log dir holding a partition, or picks the dir
-// with the fewest partitions for a new one.
+// partitionLogDir finds the log dir (as configured) holding a partition,
+// or picks the one with the fewest partitions for a new one.
 // REQUIRES: b.metaMu held, or the broker not yet published (New).
-func (b *Broker) partitionDir(topic string, p int) string {
+func (b *Broker) partitionLogDir(topic string, p int) string {
 	name := partitionDirName(topic, p)
 	if len(b.cfg.LogDirs) > 1 {
 		for _, d := range b.cfg.LogDirs {
 			if st, err := os.Stat(filepath.Join(d, name)); err == nil && st.IsDir() {
-				return filepath.Join(d, name)
+				return d
 			}
 		}
 	}
@@ -207,7 +207,7 @@ func (b *Broker) partitionDir(topic string, p int) string {
 			best = d
 		}
 	}
-	return filepath.Join(best, name)
+	return best
 }
 
 // openPartitions opens (or creates) the topic's partitions. With
@@ -216,12 +216,12 @@ func (b *Broker) partitionDir(topic string, p int) string {
 // otherwise (a topic being created) the first failure undoes the rest.
 func (b *Broker) openPartitions(t *topic, n int, tolerateOffline bool) error {
 	for i := 0; i < n; i++ {
-		dir := b.partitionDir(t.name, i)
-		p, err := openPartition(t, int32(i), dir, b.log)
+		logDir := b.partitionLogDir(t.name, i)
+		p, err := openPartition(t, int32(i), b.dirs[logDir], b.log)
 		if err != nil {
 			if tolerateOffline {
 				b.log.Error("partition offline: its log could not be opened; clients get KAFKA_STORAGE_ERROR",
-					"partition", p.String(), "dir", dir, "error", err)
+					"partition", p.String(), "dir", p.dir, "error", err)
 			} else {
 				for _, q := range t.partitions {
 					q.close()
@@ -229,8 +229,9 @@ func (b *Broker) openPartitions(t *topic, n int, tolerateOffline bool) error {
 				return fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
 			}
 		}
+		p.logDir = logDir
 		t.partitions = append(t.partitions, p)
-		b.dirLoad[filepath.Dir(dir)]++
+		b.dirLoad[logDir]++
 	}
 	return nil
 }
@@ -428,7 +429,7 @@ func (b *Broker) deleteTopic(t *topic) *topicError {
 	delete(b.topicsByID, t.id)
 	b.mu.Unlock()
 	for _, p := range t.partitions {
-		b.dirLoad[filepath.Dir(p.dir)]--
+		b.dirLoad[p.logDir]--
 		p.markDeleted()
 		if err := p.remove(); err != nil {
 			b.log.Warn("could not remove partition data", "partition", p.String(), "error", err)

@@ -44,6 +44,14 @@ var commands = []command{
 		},
 	},
 	{
+		name:    "group",
+		summary: "list, describe, delete consumer groups and reset their offsets",
+		client:  true,
+		run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runGroup(ctx, args, stdout, stderr)
+		},
+	},
+	{
 		name:    "produce",
 		summary: "write lines from stdin or a file to a topic, one record per line",
 		client:  true,

@@ -13,6 +13,8 @@ import (
 
 	"github.com/runnel-dev/runnel/kernel"
 	"github.com/runnel-dev/runnel/kernel/config"
+	"github.com/runnel-dev/runnel/plugins"
+	"github.com/runnel-dev/runnel/sdk"
 )
 
 // shutdownGrace bounds how long serve waits for in-flight requests after
@@ -110,7 +112,11 @@ func runServe(args []string) error {
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
-	b, err := kernel.New(kernel.Options{Config: cfg, Logger: logger})
+	assignors, err := serverAssignors()
+	if err != nil {
+		return err
+	}
+	b, err := kernel.New(kernel.Options{Config: cfg, Logger: logger, Assignors: assignors})
 	if err != nil {
 		return err
 	}
@@ -141,4 +147,28 @@ func runServe(args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// defaultAssignor is the server-side assignor a KIP-848 group uses when
+// its members name none: uniform, as in Kafka.
+const defaultAssignor = "uniform"
+
+// serverAssignors resolves every registered assignor for the broker's
+// KIP-848 groups, the default first.
+func serverAssignors() ([]sdk.Assignor, error) {
+	names := []string{defaultAssignor}
+	for _, m := range plugins.List("assignor.") {
+		if m.Name() != defaultAssignor {
+			names = append(names, m.Name())
+		}
+	}
+	var out []sdk.Assignor
+	for _, n := range names {
+		a, err := plugins.NewAssignor(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

@@ -35,4 +35,20 @@ type Broker struct {
 	// LogFlushIntervalMs is log.flush.interval.ms: the longest unflushed
 	// data waits for an fsync in the relaxed mode; MaxInt64 never by time.
 	LogFlushIntervalMs int64
+
+	// Consumer groups.
+	OffsetsTopicNumPartitions     int32 // offsets.topic.num.partitions: partitions of __consumer_offsets
+	OffsetsRetentionMinutes       int32 // offsets.retention.minutes: offsets kept after a group empties
+	GroupInitialRebalanceDelayMs  int32 // group.initial.rebalance.delay.ms: wait for more members of a new group
+	GroupMinSessionTimeoutMs      int32 // group.min.session.timeout.ms
+	GroupMaxSessionTimeoutMs      int32 // group.max.session.timeout.ms
+	ConsumerGroupHeartbeatMs      int32 // group.consumer.heartbeat.interval.ms (KIP-848)
+	ConsumerGroupSessionTimeoutMs int32 // group.consumer.session.timeout.ms (KIP-848)
+	// LogRetentionCheckIntervalMs is log.retention.check.interval.ms: how
+	// often expired segments are looked for.
+	LogRetentionCheckIntervalMs int64
+	// LogFlushOffsetCheckpointIntervalMs is
+	// log.flush.offset.checkpoint.interval.ms: how often recovery points,
+	// log start offsets and producer snapshots are written.
+	LogFlushOffsetCheckpointIntervalMs int64
 }

@@ -26,6 +26,16 @@ func Default() Broker {
 		NumNetworkThreads:        0,                  // one event loop per core
 		LogFlushIntervalMessages: 1,                  // fsync before acknowledging
 		LogFlushIntervalMs:       math.MaxInt64,      // Kafka's "never by time"
+
+		OffsetsTopicNumPartitions:          50,
+		OffsetsRetentionMinutes:            7 * 24 * 60, // 7 days
+		GroupInitialRebalanceDelayMs:       3000,
+		GroupMinSessionTimeoutMs:           6000,
+		GroupMaxSessionTimeoutMs:           30 * 60 * 1000, // 30 minutes
+		ConsumerGroupHeartbeatMs:           5000,
+		ConsumerGroupSessionTimeoutMs:      45000,
+		LogRetentionCheckIntervalMs:        300000, // 5 minutes, as Kafka
+		LogFlushOffsetCheckpointIntervalMs: 60000,  // 1 minute, as Kafka
 	}
 }
 

@@ -9,27 +9,46 @@ import (
 // value, in the form Set accepts. A property added to the table needs a
 // getter here too; TestGetCoversEveryProperty checks that.
 var getters = map[string]func(b Broker) (string, bool){
-	"node.id":                     func(b Broker) (string, bool) { return itoa(int64(b.NodeID)), true },
-	"listeners":                   func(b Broker) (string, bool) { return joinListeners(b.Listeners), true },
-	"advertised.listeners":        func(b Broker) (string, bool) { return joinListeners(b.AdvertisedListeners), true },
-	"log.dirs":                    func(b Broker) (string, bool) { return strings.Join(b.LogDirs, ","), true },
-	"log.dir":                     func(b Broker) (string, bool) { return singleDir(b.LogDirs) },
-	"num.partitions":              func(b Broker) (string, bool) { return itoa(int64(b.NumPartitions)), true },
-	"default.replication.factor":  func(b Broker) (string, bool) { return itoa(int64(b.DefaultReplicationFactor)), true },
-	"auto.create.topics.enable":   func(b Broker) (string, bool) { return strconv.FormatBool(b.AutoCreateTopics), true },
-	"delete.topic.enable":         func(b Broker) (string, bool) { return strconv.FormatBool(b.DeleteTopicEnable), true },
-	"log.segment.bytes":           func(b Broker) (string, bool) { return itoa(b.LogSegmentBytes), true },
-	"log.roll.ms":                 func(b Broker) (string, bool) { return itoa(b.LogRollMs), true },
-	"log.roll.hours":              func(b Broker) (string, bool) { return inUnit(b.LogRollMs, msPerHour) },
-	"log.retention.ms":            func(b Broker) (string, bool) { return itoa(b.LogRetentionMs), true },
-	"log.retention.minutes":       func(b Broker) (string, bool) { return inUnit(b.LogRetentionMs, msPerMinute) },
-	"log.retention.hours":         func(b Broker) (string, bool) { return inUnit(b.LogRetentionMs, msPerHour) },
-	"log.retention.bytes":         func(b Broker) (string, bool) { return itoa(b.LogRetentionBytes), true },
-	"message.max.bytes":           func(b Broker) (string, bool) { return itoa(int64(b.MessageMaxBytes)), true },
-	"socket.request.max.bytes":    func(b Broker) (string, bool) { return itoa(int64(b.SocketRequestMaxBytes)), true },
-	"log.flush.interval.messages": func(b Broker) (string, bool) { return itoa(b.LogFlushIntervalMessages), true },
-	"log.flush.interval.ms":       func(b Broker) (string, bool) { return itoa(b.LogFlushIntervalMs), true },
-	"num.network.threads":         func(b Broker) (string, bool) { return strconv.Itoa(b.NumNetworkThreads), true },
+	"node.id":                      func(b Broker) (string, bool) { return itoa(int64(b.NodeID)), true },
+	"listeners":                    func(b Broker) (string, bool) { return joinListeners(b.Listeners), true },
+	"advertised.listeners":         func(b Broker) (string, bool) { return joinListeners(b.AdvertisedListeners), true },
+	"log.dirs":                     func(b Broker) (string, bool) { return strings.Join(b.LogDirs, ","), true },
+	"log.dir":                      func(b Broker) (string, bool) { return singleDir(b.LogDirs) },
+	"num.partitions":               func(b Broker) (string, bool) { return itoa(int64(b.NumPartitions)), true },
+	"default.replication.factor":   func(b Broker) (string, bool) { return itoa(int64(b.DefaultReplicationFactor)), true },
+	"auto.create.topics.enable":    func(b Broker) (string, bool) { return strconv.FormatBool(b.AutoCreateTopics), true },
+	"delete.topic.enable":          func(b Broker) (string, bool) { return strconv.FormatBool(b.DeleteTopicEnable), true },
+	"log.segment.bytes":            func(b Broker) (string, bool) { return itoa(b.LogSegmentBytes), true },
+	"log.roll.ms":                  func(b Broker) (string, bool) { return itoa(b.LogRollMs), true },
+	"log.roll.hours":               func(b Broker) (string, bool) { return inUnit(b.LogRollMs, msPerHour) },
+	"log.retention.ms":             func(b Broker) (string, bool) { return itoa(b.LogRetentionMs), true },
+	"log.retention.minutes":        func(b Broker) (string, bool) { return inUnit(b.LogRetentionMs, msPerMinute) },
+	"log.retention.hours":          func(b Broker) (string, bool) { return inUnit(b.LogRetentionMs, msPerHour) },
+	"log.retention.bytes":          func(b Broker) (string, bool) { return itoa(b.LogRetentionBytes), true },
+	"message.max.bytes":            func(b Broker) (string, bool) { return itoa(int64(b.MessageMaxBytes)), true },
+	"socket.request.max.bytes":     func(b Broker) (string, bool) { return itoa(int64(b.SocketRequestMaxBytes)), true },
+	"log.flush.interval.messages":  func(b Broker) (string, bool) { return itoa(b.LogFlushIntervalMessages), true },
+	"log.flush.interval.ms":        func(b Broker) (string, bool) { return itoa(b.LogFlushIntervalMs), true },
+	"num.network.threads":          func(b Broker) (string, bool) { return strconv.Itoa(b.NumNetworkThreads), true },
+	"offsets.topic.num.partitions": func(b Broker) (string, bool) { return itoa(int64(b.OffsetsTopicNumPartitions)), true },
+	"offsets.retention.minutes":    func(b Broker) (string, bool) { return itoa(int64(b.OffsetsRetentionMinutes)), true },
+	"group.initial.rebalance.delay.ms": func(b Broker) (string, bool) {
+		return itoa(int64(b.GroupInitialRebalanceDelayMs)), true
+	},
+	"group.min.session.timeout.ms": func(b Broker) (string, bool) { return itoa(int64(b.GroupMinSessionTimeoutMs)), true },
+	"group.max.session.timeout.ms": func(b Broker) (string, bool) { return itoa(int64(b.GroupMaxSessionTimeoutMs)), true },
+	"group.consumer.heartbeat.interval.ms": func(b Broker) (string, bool) {
+		return itoa(int64(b.ConsumerGroupHeartbeatMs)), true
+	},
+	"group.consumer.session.timeout.ms": func(b Broker) (string, bool) {
+		return itoa(int64(b.ConsumerGroupSessionTimeoutMs)), true
+	},
+	"log.retention.check.interval.ms": func(b Broker) (string, bool) {
+		return itoa(b.LogRetentionCheckIntervalMs), true
+	},
+	"log.flush.offset.checkpoint.interval.ms": func(b Broker) (string, bool) {
+		return itoa(b.LogFlushOffsetCheckpointIntervalMs), true
+	},
 }
 
 // Get returns a property's current value in the form Set accepts, as

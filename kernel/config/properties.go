@@ -125,6 +125,14 @@ var properties = []property{
 	{Property: Property{"log.flush.interval.ms", "9223372036854775807",
 		"Longest time in milliseconds unflushed data waits for an fsync when log.flush.interval.messages is above 1."},
 		set: func(b *Broker, n, v string) error { return setInt64(&b.LogFlushIntervalMs, n, v, 64, 0) }},
+	{Property: Property{"log.retention.check.interval.ms", "300000",
+		"How often in milliseconds the broker looks for segments past retention; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogRetentionCheckIntervalMs, n, v, 64, 1) }},
+	{Property: Property{"log.flush.offset.checkpoint.interval.ms", "60000",
+		"How often in milliseconds recovery points, log start offsets and producer snapshots are written; 1 or more."},
+		set: func(b *Broker, n, v string) error {
+			return setInt64(&b.LogFlushOffsetCheckpointIntervalMs, n, v, 64, 1)
+		}},
 	{Property: Property{"num.network.threads", "0", "Network event loops; 0 runs one per CPU core."},
 		set: func(b *Broker, n, v string) error {
 			t, err := parseAtLeast(n, v, 32, 0)
@@ -133,6 +141,27 @@ var properties = []property{
 			}
 			return err
 		}},
+	{Property: Property{"offsets.topic.num.partitions", "50",
+		"Partitions of the internal __consumer_offsets topic, fixed when the broker first creates it; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.OffsetsTopicNumPartitions, n, v, 1) }},
+	{Property: Property{"offsets.retention.minutes", "10080",
+		"How long in minutes a group's committed offsets are kept once the group is empty (or, for a group without members, since the commit); 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.OffsetsRetentionMinutes, n, v, 1) }},
+	{Property: Property{"group.initial.rebalance.delay.ms", "3000",
+		"How long in milliseconds the first rebalance of an empty classic group waits for more members to join; 0 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.GroupInitialRebalanceDelayMs, n, v, 0) }},
+	{Property: Property{"group.min.session.timeout.ms", "6000",
+		"Smallest session timeout in milliseconds a classic group member may ask for; 0 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.GroupMinSessionTimeoutMs, n, v, 0) }},
+	{Property: Property{"group.max.session.timeout.ms", "1800000",
+		"Largest session timeout in milliseconds a classic group member may ask for; 0 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.GroupMaxSessionTimeoutMs, n, v, 0) }},
+	{Property: Property{"group.consumer.heartbeat.interval.ms", "5000",
+		"Heartbeat interval in milliseconds the broker gives KIP-848 consumer group members; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.ConsumerGroupHeartbeatMs, n, v, 1) }},
+	{Property: Property{"group.consumer.session.timeout.ms", "45000",
+		"How long in milliseconds a KIP-848 consumer group member may go without a heartbeat before it is removed; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt32(&b.ConsumerGroupSessionTimeoutMs, n, v, 1) }},
 }
 
 // minSegmentBytes is Kafka's floor for segment sizes: the overhead of the

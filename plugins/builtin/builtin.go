@@ -5,5 +5,6 @@
 package builtin
 
 import (
+	_ "github.com/runnel-dev/runnel/plugins/assignor"    // assignor.uniform, .range
 	_ "github.com/runnel-dev/runnel/plugins/partitioner" // partitioner.murmur2, .sticky, .roundrobin
 )
