@@ -125,6 +125,7 @@ func New(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("group coordinator: %w", err)
 	}
 	go b.maintenanceLoop()
+	go b.cleanerLoop()
 	return b, nil
 }
 

@@ -93,6 +93,8 @@ var brokerConfigTypes = map[string]kmsg.ConfigType{
 	"group.consumer.session.timeout.ms":       kmsg.ConfigTypeInt,
 	"log.retention.check.interval.ms":         kmsg.ConfigTypeLong,
 	"log.flush.offset.checkpoint.interval.ms": kmsg.ConfigTypeInt,
+	"log.cleaner.backoff.ms":                  kmsg.ConfigTypeLong,
+	"log.cleaner.min.cleanable.ratio":         kmsg.ConfigTypeDouble,
 }
 
 // brokerProperties indexes config.Properties by name.

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/runnel-dev/runnel/kernel/config"
+	"github.com/runnel-dev/runnel/segments"
 )
 
 // topic is one topic of the metadata image. name, id and partitions never
@@ -405,11 +406,22 @@ func (b *Broker) setTopicConfigs(t *topic, validateOnly bool, edit func(cur map[
 
 // onTopicConfigChange runs after t's configs changed (t.config() has the
 // new ones), under metaMu and in the order of the changes; it must not
-// block. max.message.bytes, message.timestamp.type and the flush configs
-// need nothing here: they are read from t.config() at each use. The
-// storage work applies segment.bytes, segment.ms and retention.ms /
-// retention.bytes to the partitions' logs here.
-func (b *Broker) onTopicConfigChange(t *topic) {}
+// block. It applies segment.bytes and segment.ms to the open logs. The
+// other configs are read from t.config() at each use: max.message.bytes,
+// message.timestamp.type and the flush configs per request, retention.*,
+// cleanup.policy and delete.retention.ms at each retention or cleaner
+// pass.
+func (b *Broker) onTopicConfigChange(t *topic) {
+	cfg := t.config()
+	for _, p := range t.partitions {
+		if p.log == nil {
+			continue
+		}
+		if err := p.log.SetRoll(cfg.SegmentBytes, cfg.SegmentMs); err != nil && !errors.Is(err, segments.ErrClosed) {
+			b.log.Warn("could not apply the new segment configs", "partition", p.String(), "error", err)
+		}
+	}
+}
 
 // deleteTopic removes a topic from the image and deletes its data.
 func (b *Broker) deleteTopic(t *topic) *topicError {

@@ -2,6 +2,7 @@ package segments
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/datadriven"
+
+	"github.com/runnel-dev/runnel/segments/compact"
 )
 
 // TestDataDriven runs the scripts in testdata/ (go test -rewrite updates
@@ -37,6 +40,15 @@ import (
 //	                   predecessor's .index), open again
 //	clock ms=N               move the clock forward
 //	segments | files         the segment list; the files on disk
+//	append-keyed [ts=T] [ts-step=S] [pid=P] [seq=N] [codec=C]
+//	k=v k=~ ~=v ...    one batch per input line of records "key=value"
+//	                   ("~" is null: k=~ is a tombstone), timestamps T,
+//	                   T+S, ... per batch; producer P from sequence N;
+//	                   codec none|gzip|snappy|lz4|zstd; prints the bases
+//	dump [from=N]            read everything with AppendRead, records too
+//	compact [now=T] [retention=MS] [map=N] [ratio=F]
+//	                   one Compact pass; prints its stats and the segments
+//	set-roll [segment-bytes=N] [segment-ms=N]   SetRoll
 //
 // Commands that open a log print what the open logged and how many batches
 // it checked.
@@ -132,7 +144,7 @@ func (e *ddEnv) run(t *testing.T, d *datadriven.TestData) string {
 			return fmt.Sprintf("error: %v\n", e.clean(err.Error()))
 		}
 		if err := SplitBatches(got, func(b []byte) bool {
-			h, err := ValidateBatch(b)
+			h, err := validStored(b)
 			if err != nil {
 				t.Fatalf("read returned a bad batch: %v", err)
 			}
@@ -198,8 +210,11 @@ func (e *ddEnv) run(t *testing.T, d *datadriven.TestData) string {
 		if err := e.dir.Checkpoint(); err != nil {
 			fmt.Fprintf(&out, "error: %v\n", err)
 		}
-		for _, f := range []string{recoveryPointFile, startOffsetFile} {
+		for _, f := range []string{recoveryPointFile, startOffsetFile, cleanerOffsetFile} {
 			b, err := os.ReadFile(filepath.Join(e.root, f))
+			if f == cleanerOffsetFile && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,6 +222,63 @@ func (e *ddEnv) run(t *testing.T, d *datadriven.TestData) string {
 		}
 	case "clock":
 		e.now = e.now.Add(time.Duration(arg("ms", 0)) * time.Millisecond)
+	case "append-keyed":
+		ts, step := arg("ts", 1000), arg("ts-step", 0)
+		pid, seq := arg("pid", -1), arg("seq", 0)
+		codec := compact.CodecNone
+		if d.HasArg("codec") {
+			var name string
+			d.ScanArgs(t, "codec", &name)
+			codec = slices.Index([]string{"none", "gzip", "snappy", "lz4", "zstd"}, name)
+			if codec < 0 {
+				t.Fatalf("unknown codec %q", name)
+			}
+		}
+		var bases []string
+		for i, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
+			spec := keyedSpec{codec: codec, producerID: -1, producerEpoch: -1, baseSequence: -1, ts: ts + int64(i)*step}
+			for _, tok := range strings.Fields(line) {
+				spec.records = append(spec.records, parseKV(tok))
+			}
+			if pid >= 0 {
+				spec.producerID, spec.producerEpoch, spec.baseSequence = pid, 0, int32(seq)
+				seq += int64(len(spec.records))
+			}
+			base, err := e.log.Append(keyedBatch(spec))
+			if err != nil {
+				fmt.Fprintf(&out, "error: %v\n", err)
+				break
+			}
+			bases = append(bases, fmt.Sprint(base))
+		}
+		fmt.Fprintf(&out, "bases: %s\n", strings.Join(bases, " "))
+	case "dump":
+		bs := readBatches(t, e.log, arg("from", e.log.StartOffset()), 1<<20)
+		for _, b := range bs {
+			printKeyed(&out, b)
+		}
+		if len(bs) == 0 {
+			out.WriteString("nothing\n")
+		}
+	case "compact":
+		opts := CompactOptions{Now: time.UnixMilli(arg("now", 0)), DeleteRetentionMs: arg("retention", -1), MapCapacity: int(arg("map", 0))}
+		if d.HasArg("ratio") {
+			d.ScanArgs(t, "ratio", &opts.MinCleanableRatio)
+		}
+		if opts.Now.UnixMilli() == 0 {
+			opts.Now = time.Time{}
+		}
+		st, err := e.log.Compact(opts)
+		if err != nil {
+			fmt.Fprintf(&out, "error: %v\n", err)
+		}
+		fmt.Fprintf(&out, "cleaned %d segments, %d -> %d bytes, %d records removed, clean to %d\n",
+			st.SegmentsCleaned, st.BytesBefore, st.BytesAfter, st.RecordsRemoved, st.CleanedTo)
+		e.printSegments(&out)
+	case "set-roll":
+		if err := e.log.SetRoll(arg("segment-bytes", e.opts.SegmentBytes), arg("segment-ms", e.opts.SegmentMs)); err != nil {
+			fmt.Fprintf(&out, "error: %v\n", err)
+		}
 	case "segments":
 		e.printSegments(&out)
 	case "files":
@@ -224,6 +296,34 @@ func (e *ddEnv) printLogs(out *strings.Builder) {
 		out.WriteString(line)
 	}
 	e.logs.Reset()
+}
+
+// printKeyed prints a batch with its records, as offset:key=value.
+func printKeyed(out *strings.Builder, b storedBatch) {
+	h := b.h
+	fmt.Fprintf(out, "batch %d-%d ts=%d", h.BaseOffset, h.LastOffset(), h.MaxTimestamp)
+	if h.ProducerID >= 0 {
+		fmt.Fprintf(out, " pid=%d seq=%d", h.ProducerID, h.BaseSequence)
+	}
+	if c := h.Attributes & attrCompressionMask; c != 0 {
+		fmt.Fprintf(out, " %s", []string{"none", "gzip", "snappy", "lz4", "zstd", "?", "?", "?"}[c])
+	}
+	if len(b.records) == 0 {
+		out.WriteString(" empty\n")
+		return
+	}
+	out.WriteString(":")
+	for _, r := range b.records {
+		k, v := "~", "~"
+		if r.Key != nil {
+			k = string(r.Key)
+		}
+		if r.Value != nil {
+			v = string(r.Value)
+		}
+		fmt.Fprintf(out, " %d:%s=%s", h.BaseOffset+int64(r.OffsetDelta), k, v)
+	}
+	out.WriteString("\n")
 }
 
 func printBatch(out *strings.Builder, h BatchHeader) {

@@ -25,11 +25,15 @@ import (
 // recovery-point-offset-checkpoint holds, per log (by its directory name),
 // the recovery point and whether the log was closed cleanly;
 // log-start-offset-checkpoint holds the log start offset (name and offset
-// only). Files are replaced atomically: written to a temporary, fsync'd,
-// renamed over the old one, directory fsync'd.
+// only). A third, cleaner-offset-checkpoint, in the start offset's format,
+// holds the offset up to which each log has been compacted; it is written
+// once some log of the directory has been compacted. Files are replaced
+// atomically: written to a temporary, fsync'd, renamed over the old one,
+// directory fsync'd.
 const (
 	recoveryPointFile = "recovery-point-offset-checkpoint"
 	startOffsetFile   = "log-start-offset-checkpoint"
+	cleanerOffsetFile = "cleaner-offset-checkpoint"
 	checkpointVersion = 1
 )
 
@@ -49,9 +53,11 @@ type Dir struct {
 	lock   *DirLock
 
 	// ckMu serializes checkpoint writes, and orders OpenLog with them.
-	// It guards onDiskClean: the logs the files on disk call clean.
+	// It guards onDiskClean: the logs the files on disk call clean; and
+	// cleanerFile: whether the cleaner offsets are to be written.
 	ckMu        sync.Mutex
 	onDiskClean map[string]bool
+	cleanerFile bool
 
 	// mu guards logs (an entry with a nil Log is being opened), states
 	// (the last known state of logs not open) and closed.
@@ -86,9 +92,12 @@ func OpenDir(path string, fs FS, logger *slog.Logger) (*Dir, error) {
 	}
 	rps, err := d.readCheckpoint(recoveryPointFile, 3)
 	if err == nil {
-		var starts map[string][]string
+		var starts, cleaned map[string][]string
 		if starts, err = d.readCheckpoint(startOffsetFile, 2); err == nil {
-			d.merge(rps, starts)
+			cleaned, err = d.readCheckpoint(cleanerOffsetFile, 2)
+		}
+		if err == nil {
+			d.merge(rps, starts, cleaned)
 		}
 	}
 	if err == nil && len(d.onDiskClean) > 0 {
@@ -107,7 +116,7 @@ func OpenDir(path string, fs FS, logger *slog.Logger) (*Dir, error) {
 // Path is the directory's path.
 func (d *Dir) Path() string { return d.path }
 
-func (d *Dir) merge(rps, starts map[string][]string) {
+func (d *Dir) merge(rps, starts, cleaned map[string][]string) {
 	for name, f := range rps {
 		rp, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil || rp < 0 || (f[1] != "clean" && f[1] != "dirty") {
@@ -128,6 +137,18 @@ func (d *Dir) merge(rps, starts map[string][]string) {
 		st := d.states[name]
 		st.start = start
 		d.states[name] = st
+	}
+	for name, f := range cleaned {
+		d.cleanerFile = true
+		off, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || off < 0 {
+			d.logger.Warn("segments: ignoring bad cleaner offset", "dir", d.path, "log", name)
+			continue
+		}
+		if st, ok := d.states[name]; ok {
+			st.cleaned = off
+			d.states[name] = st
+		}
 	}
 }
 
@@ -240,7 +261,7 @@ func (d *Dir) OpenLog(name string, opts Options) (*Log, error) {
 func (d *Dir) logClosed(l *Log, clean bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.states[l.name] = logState{rp: l.RecoveryPoint(), start: l.StartOffset(), clean: clean}
+	d.states[l.name] = logState{rp: l.RecoveryPoint(), start: l.StartOffset(), cleaned: l.cleaned.Load(), clean: clean}
 	delete(d.logs, l.name)
 }
 
@@ -288,17 +309,19 @@ func (d *Dir) checkpoint(allDirty bool) error {
 		st := d.states[name]
 		st.clean = false
 		if l != nil {
-			st.rp, st.start = l.RecoveryPoint(), l.StartOffset()
+			st.rp, st.start, st.cleaned = l.RecoveryPoint(), l.StartOffset(), l.cleaned.Load()
 		}
 		entries = append(entries, entry{name, st})
 	}
 	d.mu.Unlock()
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 
-	var rp, start bytes.Buffer
+	var rp, start, cleaned bytes.Buffer
 	fmt.Fprintf(&rp, "%d\n%d\n", checkpointVersion, len(entries))
 	fmt.Fprintf(&start, "%d\n%d\n", checkpointVersion, len(entries))
+	fmt.Fprintf(&cleaned, "%d\n%d\n", checkpointVersion, len(entries))
 	clean := make(map[string]bool)
+	writeCleaned := d.cleanerFile
 	for _, e := range entries {
 		state := "dirty"
 		if e.st.clean && !allDirty {
@@ -307,6 +330,14 @@ func (d *Dir) checkpoint(allDirty bool) error {
 		}
 		fmt.Fprintf(&rp, "%s %d %s\n", e.name, e.st.rp, state)
 		fmt.Fprintf(&start, "%s %d\n", e.name, e.st.start)
+		fmt.Fprintf(&cleaned, "%s %d\n", e.name, e.st.cleaned)
+		writeCleaned = writeCleaned || e.st.cleaned > 0
+	}
+	if writeCleaned {
+		if err := d.writeFile(cleanerOffsetFile, cleaned.Bytes()); err != nil {
+			return err
+		}
+		d.cleanerFile = true
 	}
 	if err := d.writeFile(startOffsetFile, start.Bytes()); err != nil {
 		return err

@@ -35,13 +35,15 @@
 // reopened, since what reached the disk is no longer known.
 //
 // Recovery. Dir.Checkpoint writes each log's recovery point and start
-// offset (format in dir.go); Close marks a log clean. On open, segments
+// offset (format in dir.go), and cleaned offset once it has one; Close
+// marks a log clean. On open, segments
 // wholly below the recovery point are trusted (their sizes are their
 // files', their largest timestamp their .timeindex's last entry), and a
 // clean log is trusted whole, its end found by walking the few batches
 // after its last index entry, so a directory of 10,000 idle partitions
 // opens in a fraction of a second. Every other segment is checked batch by
-// batch (length, magic, CRC, contiguous offsets) and its indexes rebuilt;
+// batch (length, magic, CRC, offsets that never go backwards: compaction
+// leaves gaps, and empty batches) and its indexes rebuilt;
 // at the first bad or torn batch it is truncated after the last good one
 // and any later segments are removed, with one warning. A missing or
 // malformed index is rebuilt from the .log, at open or when first used;
@@ -53,6 +55,18 @@
 // offset and deletes the segments wholly below it. Deleted segments'
 // files are renamed *.deleted and removed when the last reader lets go.
 //
+// Compaction. Compact (cleanup.policy=compact) rewrites the closed
+// segments to the latest record of each key, dropping old tombstones, in
+// the background: the active segment is never touched and l.mu is held
+// only to swap files and the segment list, so appends go on. Offsets never
+// change, so compacted segments have gaps (a read at an offset in one gets
+// the next batch) and may hold empty batches, kept for idempotent
+// producers' sequence state. Each segment is rewritten to .cleaned files
+// and swapped in through a .swap file that recovery completes, so a crash
+// leaves each segment wholly old or wholly new (the sequence, and why
+// tombstones can never resurrect a value, are in compact.go). The offset
+// up to which a log is clean is kept in the Dir's third checkpoint file.
+//
 // Concurrency. Appends, rolls, syncs' bookkeeping, retention and Close
 // are serialized by Log.mu. Reads do not take it: they pread committed
 // bytes (a segment's size is published only after the write that filled
@@ -63,8 +77,9 @@
 // done. ReadRanges hands the references to the caller, with a release
 // func, so netio can sendfile from the files.
 //
-// Lock order: Log.mu, then a segment's idxMu, then Log.maxMu. Dir.ckMu,
-// then Dir.mu; a Log calls into its Dir holding neither of its own.
+// Lock order: Log.cleanMu (a compaction pass), then Log.mu, then a
+// segment's idxMu, then Log.maxMu. Dir.ckMu, then Dir.mu; a Log calls
+// into its Dir holding neither of its own.
 //
 // segments, with netio, is the only package that talks to x/sys/unix.
 package segments

@@ -23,6 +23,8 @@ var (
 	ErrClosed = errors.New("segments: log closed")
 )
 
-// errOffsetGap: during recovery, a batch whose base offset does not follow
-// the previous batch. Only ever reported as a truncation reason.
-var errOffsetGap = errors.New("segments: record batch offsets not contiguous")
+// errOffsetOrder: during recovery, a batch (or segment) whose base offset
+// is below the end of the batch before it, or whose offsets run out of
+// its segment's 32-bit range. Gaps are allowed (compaction leaves them);
+// going backwards is not. Only ever reported as a truncation reason.
+var errOffsetOrder = errors.New("segments: record batch offsets go backwards or out of range")

@@ -8,3 +8,7 @@ var TestBatch = testBatch
 
 // CrashDir abandons d as kill -9 would.
 func CrashDir(d *Dir) { d.crash() }
+
+// Keyed builds a batch of "key=value" records ("~" for null) at
+// timestamp ts.
+var Keyed = keyed

@@ -146,3 +146,41 @@ func readAll(t testing.TB, l *Log, maxBytes int) [][]byte {
 
 // quietLogger discards everything.
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// readAllStored is readAll for logs compaction may have been through:
+// offsets may have gaps (never go backwards) and batches may hold no
+// records. Every offset below EndOffset must lead to a batch.
+func readAllStored(t testing.TB, l *Log, maxBytes int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	next := l.StartOffset()
+	for next < l.EndOffset() {
+		got, err := l.AppendRead(nil, next, maxBytes)
+		if err != nil {
+			t.Fatalf("AppendRead(%d): %v", next, err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("AppendRead(%d) returned nothing below end %d", next, l.EndOffset())
+		}
+		first := true
+		err = SplitBatches(got, func(b []byte) bool {
+			h, err := validStored(b)
+			if err != nil {
+				t.Fatalf("batch at offset %d: %v", next, err)
+			}
+			if (first && h.LastOffset() < next) || (!first && h.BaseOffset < next) {
+				t.Fatalf("batch %d-%d, reading from %d", h.BaseOffset, h.LastOffset(), next)
+			}
+			first, next = false, h.NextOffset()
+			out = append(out, b)
+			return true
+		})
+		if err != nil {
+			t.Fatalf("SplitBatches: %v", err)
+		}
+	}
+	if next != l.EndOffset() {
+		t.Fatalf("read up to %d, end offset %d", next, l.EndOffset())
+	}
+	return out
+}

@@ -341,12 +341,13 @@ func (x *indexFile) lookupTime(ts int64) (rel int64, ok bool) {
 // batch, and lie inside a segment of size bytes whose relative offsets are
 // below relEnd.
 func (x *indexFile) checkOffsets(relEnd, size int64) error {
-	// The first batch is always indexed.
+	// The first batch is always indexed. It starts at the segment's base
+	// offset unless compaction removed the batches there.
 	if size > 0 {
 		if x.n.Load() == 0 {
 			return fmt.Errorf("%w: %s: no entries for a segment of %d bytes", errIndexCorrupt, x.path, size)
 		}
-		if rel, pos := x.offsetEntry(0); rel != 0 || pos != 0 {
+		if rel, pos := x.offsetEntry(0); rel < 0 || pos != 0 {
 			return fmt.Errorf("%w: %s: first entry is not the first batch", errIndexCorrupt, x.path)
 		}
 	}

@@ -21,8 +21,9 @@ type Log struct {
 	// owner and name: the Dir that opened the log and its name there.
 	owner *Dir
 	name  string
-	// offCap, timeCap: index capacities in slots, from the options.
-	offCap, timeCap int
+	// offCap, timeCap: capacities in slots of the active segment's
+	// indexes, from SegmentBytes (SetRoll changes them).
+	offCap, timeCap atomic.Int32
 
 	// mu serializes Append (and the rolls it does), Sync's bookkeeping,
 	// retention, Close and Remove. It guards the fields below and each
@@ -61,13 +62,26 @@ type Log struct {
 	// the batch with the log's largest timestamp.
 	maxMu  sync.Mutex
 	maxSeg *segment
+
+	// cleanMu serializes Compact passes; Close waits for the one running
+	// (which stops at its next batch) so that no compaction file
+	// operation outlives the log.
+	cleanMu sync.Mutex
+	// cleaned is the offset up to which the log has been compacted
+	// (Kafka's cleaner checkpoint): the next pass's dirty range starts
+	// there.
+	cleaned atomic.Int64
+	// compactHook, for tests, is called at each step of a compaction
+	// swap; true makes Compact stop there, as if the process died.
+	compactHook func(step string) bool
 }
 
 // logState is what a Dir's checkpoints say about a log.
 type logState struct {
-	rp    int64 // recovery point
-	start int64 // log start offset
-	clean bool  // closed cleanly: files trimmed and synced
+	rp      int64 // recovery point
+	start   int64 // log start offset
+	cleaned int64 // compacted up to here
+	clean   bool  // closed cleanly: files trimmed and synced
 }
 
 // Open opens the log in dir, creating the directory and an empty first
@@ -103,13 +117,13 @@ func openLog(dir string, opts Options, st logState, owner *Dir, name string) (*L
 		logger:   opts.Logger,
 		owner:    owner,
 		name:     name,
-		offCap:   offsetIndexKind.capSlots(opts.SegmentBytes, opts.IndexIntervalBytes),
-		timeCap:  timeIndexKind.capSlots(opts.SegmentBytes, opts.IndexIntervalBytes),
 		prealloc: opts.PreallocateBytes,
 	}
+	l.setIndexCaps()
 	if err := l.load(st, opts.OnRecoveredBatch); err != nil {
 		return nil, err
 	}
+	l.cleaned.Store(min(st.cleaned, l.end.Load()))
 	return l, nil
 }
 
@@ -188,11 +202,19 @@ func (l *Log) findMax(segs []*segment) error {
 				l.maxMu.Unlock()
 			}
 		}
-		if errors.Is(err, errNoBatch) && attempt == 0 {
+		// The active segment's indexes cannot be rebuilt while it takes
+		// appends: its largest timestamp is then just unknown (below).
+		if errors.Is(err, errNoBatch) && attempt == 0 && !best.active {
 			l.logger.Warn("segments: rebuilding index", "file", best.path(), "reason", err.Error())
-			if err = best.rebuild(); err == nil {
+			rerr := best.rebuild()
+			if rerr == nil {
 				continue
 			}
+			if !errors.Is(rerr, errNoRebuild) && !isCorrupt(rerr) {
+				err = rerr // an I/O error
+			}
+			// Otherwise (the active segment, whose index is not
+			// replaced, or bad data): the largest timestamp is unknown.
 		}
 		l.maxMu.Lock()
 		l.maxSeg = best
@@ -369,6 +391,11 @@ func (l *Log) close(sync bool) (clean bool, err error) {
 	l.closed.Store(true)
 	segs := *l.segs.Load()
 	l.mu.Unlock()
+	// A compaction pass sees closed at its next batch or swap and stops,
+	// removing its temporary files.
+	l.cleanMu.Lock()
+	//lint:ignore SA2001 waiting for the running pass is the point
+	l.cleanMu.Unlock()
 	for _, s := range segs {
 		if err := s.unref(); err != nil {
 			errs = append(errs, err)

@@ -67,14 +67,9 @@ const maxIndexBytes = 10 << 20
 
 // withDefaults fills in defaults and rejects values the log cannot honour.
 func (o Options) withDefaults() (Options, error) {
-	switch {
-	case o.SegmentBytes == 0:
-		o.SegmentBytes = DefaultSegmentBytes
-	case o.SegmentBytes < 0 || o.SegmentBytes > MaxSegmentBytes:
-		return o, fmt.Errorf("segments: SegmentBytes %d out of range [1, %d]", o.SegmentBytes, int64(MaxSegmentBytes))
-	}
-	if o.SegmentMs < 0 {
-		return o, fmt.Errorf("segments: SegmentMs %d is negative", o.SegmentMs)
+	var err error
+	if o.SegmentBytes, err = checkRoll(o.SegmentBytes, o.SegmentMs); err != nil {
+		return o, err
 	}
 	switch {
 	case o.IndexIntervalBytes == 0:
@@ -100,6 +95,48 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	return o, nil
+}
+
+// checkRoll checks the roll policy, returning the segment size to use
+// (DefaultSegmentBytes for 0).
+func checkRoll(segmentBytes, segmentMs int64) (int64, error) {
+	switch {
+	case segmentBytes == 0:
+		segmentBytes = DefaultSegmentBytes
+	case segmentBytes < 0 || segmentBytes > MaxSegmentBytes:
+		return 0, fmt.Errorf("segments: SegmentBytes %d out of range [1, %d]", segmentBytes, int64(MaxSegmentBytes))
+	}
+	if segmentMs < 0 {
+		return 0, fmt.Errorf("segments: SegmentMs %d is negative", segmentMs)
+	}
+	return segmentBytes, nil
+}
+
+// SetRoll changes the roll policy of the open log, as Options.SegmentBytes
+// and Options.SegmentMs (0 means DefaultSegmentBytes; the same checks).
+// It applies from the next Append: an active segment already past the new
+// size, or older than the new age, is rolled then. Index files are sized
+// for the new segment size from the next segment on.
+func (l *Log) SetRoll(segmentBytes, segmentMs int64) error {
+	segmentBytes, err := checkRoll(segmentBytes, segmentMs)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	l.opts.SegmentBytes, l.opts.SegmentMs = segmentBytes, segmentMs
+	l.setIndexCaps()
+	return nil
+}
+
+// setIndexCaps sizes new active indexes for the segment size. REQUIRES: mu
+// held (or the log not yet published).
+func (l *Log) setIndexCaps() {
+	l.offCap.Store(int32(offsetIndexKind.capSlots(l.opts.SegmentBytes, l.opts.IndexIntervalBytes)))
+	l.timeCap.Store(int32(timeIndexKind.capSlots(l.opts.SegmentBytes, l.opts.IndexIntervalBytes)))
 }
 
 // pageSize is the page the on-disk layouts align to. It is a constant of

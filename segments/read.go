@@ -54,7 +54,8 @@ func segmentFor(segs []*segment, offset int64) int {
 }
 
 // seekRead checks offset against the log's bounds and finds the batch
-// holding it: it returns the segment list, the index of the segment
+// holding it (or, if offset is in a gap compaction left, the first batch
+// after it): it returns the segment list, the index of the segment
 // holding the batch (with a reference taken), the batch's position and
 // size. i < 0 means there is nothing to read (offset == EndOffset) and no
 // reference is held.
@@ -70,8 +71,8 @@ func (l *Log) seekRead(buf []byte, offset int64) (segs []*segment, i int, pos, s
 		segs[i].release()
 		return nil, -1, 0, 0, fmt.Errorf("%w: offset %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, end)
 	}
-	// The batch is normally in segmentFor's segment; going on to later
-	// ones is only defensive.
+	// The batch is normally in segmentFor's segment; it is in a later one
+	// when offset falls in a gap at the end of that segment.
 	for {
 		s := segs[i]
 		if offset < end {
@@ -86,8 +87,20 @@ func (l *Log) seekRead(buf []byte, offset int64) (segs []*segment, i int, pos, s
 			}
 		}
 		s.release()
-		if i++; i == len(segs) || offset >= end || !segs[i].acquire() {
+		if i++; i == len(segs) || offset >= end {
 			return nil, -1, 0, 0, nil
+		}
+		if !segs[i].acquire() {
+			// Replaced (compaction) or deleted since the list was
+			// loaded: carry on in the current list, from the start of
+			// what was still to search.
+			if segs, i, err = l.pin(max(offset, segs[i].base)); err != nil {
+				return nil, -1, 0, 0, err
+			}
+			if offset < l.start.Load() {
+				segs[i].release()
+				return nil, -1, 0, 0, nil
+			}
 		}
 	}
 }
@@ -99,6 +112,10 @@ func (l *Log) seekRead(buf []byte, offset int64) (segs []*segment, i int, pos, s
 // Reads may span segments. offset == EndOffset appends nothing; an offset
 // before StartOffset or past EndOffset is ErrOffsetOutOfRange. On error
 // dst is returned at its original length.
+//
+// In a compacted log, offsets have gaps and batches may be empty: a read
+// at an offset whose records compaction removed starts with the first
+// batch after it, and offsets between the batches returned are missing.
 //
 // AppendRead takes no lock: it reads committed bytes with pread, so it
 // runs concurrently with Append and never sees a partial batch. It does
@@ -299,17 +316,20 @@ func (s *segment) walkFrom(br *batchReader, rel, limit int64, fn func(h BatchHea
 
 // seek returns where to start walking a segment with the given base to
 // reach relative offset rel: the position of the last indexed batch at or
-// before it, and that batch's base offset.
+// before it, and that batch's base offset; or position 0 and -1 when no
+// entry is at or before rel (the first batch's offset is then unknown: it
+// is the base, unless compaction removed the batches there).
 func (ix *segIndexes) seek(base, rel int64) (pos, batchBase int64) {
 	erel, p, ok := ix.off.lookupOffset(rel)
 	if !ok {
-		return 0, base
+		return 0, -1
 	}
 	return p, base + erel
 }
 
 // locate finds the first batch in s, among the first limit bytes, whose
-// last offset is >= target. It returns the batch's position and size, or
+// last offset is >= target (offsets may have gaps: that batch need not
+// hold target). It returns the batch's position and size, or
 // found == false if no batch in range qualifies. buf is scratch space.
 func (s *segment) locate(buf []byte, target, limit int64) (pos, size int64, found bool, err error) {
 	ix, err := s.indexes()
@@ -322,21 +342,26 @@ func (s *segment) locate(buf []byte, target, limit int64) (pos, size int64, foun
 		if !errors.Is(err, errIndexMismatch) {
 			return pos, size, found, err
 		}
-		if p == 0 || attempt > 1 {
+		// An entry does not name the batch it points at (even one at
+		// position 0: the first batch's offset is the base only if
+		// compaction left it). Rebuild the index, or walk from the start
+		// without one (expect -1, which cannot mismatch).
+		if attempt > 1 {
 			return 0, 0, false, fmt.Errorf("segments: %s: %w", s.path(), err)
 		}
 		if nix, ok := s.reindex(ix); ok && attempt == 0 {
 			ix = nix
 			p, expect = ix.seek(s.base, target-s.base)
 		} else {
-			p, expect = 0, s.base
+			p, expect = 0, -1
 		}
 	}
 }
 
 // scanWindow walks batch headers from p, whose batch must have base
-// offset expect, a window at a time (usually one), for the first batch
-// whose last offset is >= target.
+// offset expect (-1: any), a window at a time (usually one), for the first
+// batch whose last offset is >= target: the batch holding target, or the
+// first one after it if target is in a gap compaction left.
 func (s *segment) scanWindow(buf []byte, p, expect, target, limit int64) (pos, size int64, found bool, err error) {
 	first := true
 	for p < limit {
@@ -347,7 +372,7 @@ func (s *segment) scanWindow(buf []byte, p, expect, target, limit int64) (pos, s
 		var q int64
 		for q+offsetHeaderBytes <= int64(len(w)) {
 			base, size, last := batchOffsets(w[q:])
-			if first && base != expect {
+			if first && expect >= 0 && base != expect {
 				return 0, 0, false, errIndexMismatch
 			}
 			first = false
@@ -379,7 +404,7 @@ func (s *segment) reindex(bad *segIndexes) (*segIndexes, bool) {
 	if cur := s.ix.Load(); cur != bad {
 		return cur, cur != nil
 	}
-	if s.active || s.doomed {
+	if s.active || s.doomed || s.frozen {
 		return nil, false
 	}
 	s.l.logger.Warn("segments: index does not match its segment; rebuilding", "file", s.path())
@@ -400,8 +425,8 @@ func (s *segment) reindex(bad *segIndexes) (*segIndexes, bool) {
 func (s *segment) rebuild() error {
 	s.idxMu.Lock()
 	defer s.idxMu.Unlock()
-	if s.active || s.doomed {
-		return errors.New("segments: cannot rebuild the index of an active or deleted segment")
+	if s.active || s.doomed || s.frozen {
+		return errNoRebuild
 	}
 	ix, err := s.rebuildIndexes()
 	if err != nil {
@@ -413,6 +438,10 @@ func (s *segment) rebuild() error {
 	s.ix.Store(ix)
 	return nil
 }
+
+// errNoRebuild: the index of an active, deleted or replaced segment is not
+// rebuilt.
+var errNoRebuild = errors.New("segments: cannot rebuild the index of an active, deleted or replaced segment")
 
 // headerAt reads the header of the batch of s with base offset off.
 func (s *segment) headerAt(off int64) (BatchHeader, error) {
@@ -437,7 +466,8 @@ var errNoBatch = errors.New("segments: no batch starts at the offset")
 
 // FindTimestamp returns the header of the first batch, at or after the
 // log start offset, whose max timestamp is >= ts, and false if there is
-// none. It skips segments whose largest timestamp is below ts, looks ts up
+// none. Empty batches (compaction keeps them for producers, with the
+// timestamp of records it removed) are skipped. It skips segments whose largest timestamp is below ts, looks ts up
 // in the first other one's time index and walks batch headers from there.
 // Kafka's ListOffsets wants the first record with a timestamp >= ts: it is
 // in this batch.
@@ -459,13 +489,37 @@ func (l *Log) FindTimestamp(ts int64) (BatchHeader, bool, error) {
 			}
 		}
 		s.release()
-		if i++; i == len(segs) {
-			return BatchHeader{}, false, nil
+		if segs, i, err = l.pinNext(segs, i); err != nil || i < 0 {
+			return BatchHeader{}, false, err
 		}
-		if s = segs[i]; !s.acquire() {
-			return BatchHeader{}, false, nil
-		}
+		s = segs[i]
 	}
+}
+
+// pinNext takes a reference on the segment after segs[i] and returns it
+// with its list, or i < 0 at the end of the log. If that segment was
+// replaced (compaction) or deleted since segs was loaded, it looks again
+// in the current list, for the segment holding its base offset.
+func (l *Log) pinNext(segs []*segment, i int) ([]*segment, int, error) {
+	if i++; i == len(segs) {
+		return nil, -1, nil
+	}
+	if segs[i].acquire() {
+		return segs, i, nil
+	}
+	base := segs[i].base
+	segs, i, err := l.pin(base)
+	if err != nil {
+		return nil, -1, err
+	}
+	if segs[i].base < base {
+		// Only an older segment holds base now: the one sought is
+		// gone, and nothing after it was there to search that is not
+		// in the list's later segments.
+		segs[i].release()
+		return l.pinNext(segs, i)
+	}
+	return segs, i, nil
 }
 
 func (s *segment) findTimestamp(br *batchReader, ts, start int64) (BatchHeader, bool, error) {
@@ -482,7 +536,7 @@ func (s *segment) findTimestamp(br *batchReader, ts, start int64) (BatchHeader, 
 	var found BatchHeader
 	ok := false
 	err = s.walkFrom(br, rel, s.size.Load(), func(h BatchHeader, _ int64) bool {
-		if h.LastOffset() >= start && h.MaxTimestamp >= ts {
+		if h.LastOffset() >= start && h.MaxTimestamp >= ts && h.RecordCount > 0 {
 			found, ok = h, true
 			return false
 		}
@@ -493,7 +547,9 @@ func (s *segment) findTimestamp(br *batchReader, ts, start int64) (BatchHeader, 
 
 // Scan calls fn with the header of each batch whose last offset is >= from
 // (and >= the log start offset), in offset order, until fn returns false
-// or the committed end of the log. No lock is held while fn runs.
+// or the committed end of the log. No lock is held while fn runs. Batches
+// may be empty (RecordCount 0: compaction keeps a producer's last batch
+// that way, offsets and sequence numbers intact).
 func (l *Log) Scan(from int64, fn func(h BatchHeader) bool) error {
 	from = max(from, l.start.Load())
 	segs, i, err := l.pin(from)
@@ -521,11 +577,9 @@ func (l *Log) Scan(from int64, fn func(h BatchHeader) bool) error {
 		if stop {
 			return nil
 		}
-		if i++; i == len(segs) {
-			return nil
+		if segs, i, err = l.pinNext(segs, i); err != nil || i < 0 {
+			return err
 		}
-		if s = segs[i]; !s.acquire() {
-			return nil
-		}
+		s = segs[i]
 	}
 }

@@ -115,3 +115,18 @@ func isCorrupt(err error) bool {
 	var ce *corruptError
 	return errors.As(err, &ce)
 }
+
+// batch returns the whole batch at p, whose header h came from header(p),
+// growing the window if the batch does not fit in it. The slice is valid
+// until the next call.
+func (br *batchReader) batch(p int64, h BatchHeader) ([]byte, error) {
+	n := h.size64()
+	if n > int64(len(br.buf)) {
+		if br.fixed {
+			return nil, fmt.Errorf("segments: read %s at %d: batch of %d bytes does not fit the buffer", br.path, p, n)
+		}
+		br.buf = make([]byte, n)
+		br.off, br.n = 0, 0
+	}
+	return br.at(p, int(n))
+}

@@ -17,7 +17,9 @@ type dirListing struct {
 }
 
 // list reads the log directory, removing what earlier runs left behind:
-// files of deleted segments, index files without a segment, temporaries.
+// files of deleted segments, index files without a segment, temporaries,
+// compaction output that was never committed; and it completes the
+// compaction swaps that were (see compact.go).
 func (l *Log) list() (dirListing, error) {
 	entries, err := l.fs.ReadDir(l.dir)
 	if err != nil {
@@ -26,6 +28,7 @@ func (l *Log) list() (dirListing, error) {
 	d := dirListing{index: make(map[int64]bool)}
 	logs := make(map[int64]bool)
 	var indexes []string
+	var swaps []int64
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue
@@ -43,12 +46,24 @@ func (l *Log) list() (dirListing, error) {
 			indexes = append(indexes, e.Name())
 		case rest == timeIndexKind.suffix:
 			indexes = append(indexes, e.Name())
-		case strings.HasSuffix(rest, deletedSuffix) || strings.HasSuffix(rest, tmpSuffix):
+		case rest == segmentSuffix+swapSuffix:
+			swaps = append(swaps, base)
+		case strings.HasSuffix(rest, deletedSuffix) || strings.HasSuffix(rest, tmpSuffix) || strings.HasSuffix(rest, cleanedSuffix):
 			if err := l.fs.Remove(filepath.Join(l.dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return dirListing{}, fmt.Errorf("segments: remove leftover: %w", err)
 			}
 			l.dirDirty = true
 		}
+	}
+	for _, base := range swaps {
+		done, err := l.finishSwap(base, logs[base])
+		if err != nil {
+			return dirListing{}, err
+		}
+		if done {
+			delete(d.index, base)
+		}
+		l.dirDirty = true
 	}
 	for _, name := range indexes {
 		if base, _, _ := parseBase(name); !logs[base] {
@@ -71,11 +86,12 @@ const tmpSuffix = ".tmp"
 // segment's base, their largest timestamp their .timeindex's last entry;
 // the newest of a clean log is only walked from its last index entry to
 // find its end. The rest are checked batch by batch (length, magic, CRC,
-// contiguous offsets) and their indexes rebuilt. At the first bad batch
-// the segment is truncated after the last good one and every later
-// segment removed; a segment whose name does not continue the offsets of
-// the one before is removed with all that follow. A tail of zeros is
-// preallocated space, not a batch: it is trimmed silently.
+// offsets that never go backwards: compaction leaves gaps) and their
+// indexes rebuilt. At the first bad batch the segment is truncated after
+// the last good one and every later segment removed; a segment whose name
+// is below the end of the one before is removed with all that follow. A
+// tail of zeros is preallocated space, not a batch: it is trimmed
+// silently.
 func (l *Log) load(st logState, onBatch func(BatchHeader)) (err error) {
 	var segs []*segment
 	defer func() {
@@ -334,6 +350,9 @@ func (l *Log) trustTail(s *segment) (bool, error) {
 	maxTs, maxOff := int64(-1), int64(-1)
 	if n > 0 {
 		ts, rel := decodeTimeEntry(e[:])
+		if ts < 0 || rel < 0 {
+			return false, nil
+		}
 		maxTs, maxOff = ts, s.base+rel
 	}
 
@@ -343,7 +362,7 @@ func (l *Log) trustTail(s *segment) (bool, error) {
 	var maxHdr BatchHeader
 	gotHdr := false
 	found := maxOff < next // before the walk: resolved later if needed
-	for pos < size {
+	for first := true; pos < size; first = false {
 		h, err := br.header(pos)
 		if isCorrupt(err) {
 			return false, nil
@@ -351,7 +370,11 @@ func (l *Log) trustTail(s *segment) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if h.BaseOffset != next || h.MaxTimestamp > maxTs || checkHeader(h, h.size64()) != nil {
+		// The indexed batch starts exactly where its entry says; later
+		// ones may follow a gap (a compacted segment that recovery left
+		// as the newest).
+		if (first && h.BaseOffset != next) || h.BaseOffset < next || h.MaxTimestamp > maxTs ||
+			checkStored(h, h.size64()) != nil || checkSpan(pos, h, s.base) != nil {
 			return false, nil
 		}
 		if h.BaseOffset == maxOff {
@@ -383,8 +406,10 @@ func (l *Log) trustTail(s *segment) (bool, error) {
 func (l *Log) checkSegments(segs *[]*segment, bases []int64, onBatch func(BatchHeader)) error {
 	for i, base := range bases {
 		if n := len(*segs); n > 0 {
-			if want := (*segs)[n-1].next.Load(); base != want {
-				reason := fmt.Errorf("%w: segment starts at %d, previous segment ends at %d", errOffsetGap, base, want)
+			// A gap is fine (compaction may have emptied the end of the
+			// previous segment); an overlap is not.
+			if want := (*segs)[n-1].next.Load(); base < want {
+				reason := fmt.Errorf("%w: segment starts at %d, previous segment ends at %d", errOffsetOrder, base, want)
 				dropped, err := l.removeSegments(bases[i:])
 				if err != nil {
 					return err
@@ -458,7 +483,7 @@ func checkSegment(s *segment, ix *segIndexes, fileSize int64, onBatch func(Batch
 		}
 		h, err := br.header(p)
 		if err == nil {
-			err = checkBatch(br, p, h, next)
+			err = checkBatch(br, p, h, s.base, next)
 		}
 		if err != nil {
 			if ce := (*corruptError)(nil); errors.As(err, &ce) {
@@ -483,9 +508,10 @@ func checkSegment(s *segment, ix *segIndexes, fileSize int64, onBatch func(Batch
 }
 
 // checkBatch checks the batch at p, whose header h fits in the file,
-// expected to start at offset next.
-func checkBatch(br *batchReader, p int64, h BatchHeader, next int64) error {
-	if err := checkHeader(h, h.size64()); err != nil {
+// expected to start at offset next or, after a gap compaction left, later,
+// in a segment with the given base offset.
+func checkBatch(br *batchReader, p int64, h BatchHeader, base, next int64) error {
+	if err := checkStored(h, h.size64()); err != nil {
 		return &corruptError{pos: p, err: err}
 	}
 	sum, err := br.crc(p, h)
@@ -495,11 +521,22 @@ func checkBatch(br *batchReader, p int64, h BatchHeader, next int64) error {
 	if sum != h.CRC {
 		return &corruptError{pos: p, err: ErrCRCMismatch}
 	}
-	if h.BaseOffset != next {
-		return &corruptError{pos: p, err: fmt.Errorf("%w: batch starts at offset %d, want %d", errOffsetGap, h.BaseOffset, next)}
+	if h.BaseOffset < next {
+		return &corruptError{pos: p, err: fmt.Errorf("%w: batch starts at offset %d, want %d or more", errOffsetOrder, h.BaseOffset, next)}
 	}
 	if h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta)-1 {
 		return &corruptError{pos: p, err: fmt.Errorf("%w: offsets overflow", ErrRecordCount)}
+	}
+	return checkSpan(p, h, base)
+}
+
+// checkSpan rejects a batch whose last offset is more than MaxInt32 past
+// its segment's base: Append rolls before that (the indexes hold 32-bit
+// relative offsets) and compaction never moves offsets, so the log never
+// wrote it, however valid it looks.
+func checkSpan(p int64, h BatchHeader, base int64) error {
+	if h.LastOffset()-base > math.MaxInt32 {
+		return &corruptError{pos: p, err: fmt.Errorf("%w: batch ends at offset %d, too far past the segment's base %d", errOffsetOrder, h.LastOffset(), base)}
 	}
 	return nil
 }

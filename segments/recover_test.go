@@ -193,12 +193,14 @@ func TestRecoverDropsLaterSegments(t *testing.T) {
 	}
 }
 
-func TestRecoverOffsetGap(t *testing.T) {
+func TestRecoverSegmentOverlap(t *testing.T) {
 	dir, batches, _ := crashSetup(t, 30)
 	files := segmentFiles(t, dir)
-	// Rename the third segment so its name no longer follows the second.
+	// Rename the third segment so that its name is below the end of the
+	// second: a gap would be fine (compaction leaves them), an overlap is
+	// not.
 	base, _ := parseSegmentName(filepath.Base(files[2]))
-	moved := filepath.Join(dir, segmentName(base+1000))
+	moved := filepath.Join(dir, segmentName(base-1))
 	if err := os.Rename(files[2], moved); err != nil {
 		t.Fatal(err)
 	}
@@ -208,8 +210,7 @@ func TestRecoverOffsetGap(t *testing.T) {
 			keep++
 		}
 	}
-	// The fourth segment is the first that does not follow on.
-	reopenAfterCrash(t, dir, batches, keep, "file="+files[3], "not contiguous",
+	reopenAfterCrash(t, dir, batches, keep, "file="+moved, "go backwards",
 		"removed_segments="+itoa(int64(len(files)-2)))
 	if _, err := os.Stat(moved); !os.IsNotExist(err) {
 		t.Fatalf("out-of-order segment kept: %v", err)
@@ -217,18 +218,24 @@ func TestRecoverOffsetGap(t *testing.T) {
 }
 
 func TestRecoverBatchOffsetMismatch(t *testing.T) {
-	// A valid batch (CRC does not cover baseOffset) with the wrong offset.
+	// A valid batch (CRC does not cover baseOffset) whose offset goes
+	// backwards. (One that jumps forwards is a gap, which compaction
+	// leaves and recovery accepts.)
 	dir, batches, last := crashSetup(t, 30)
 	data, err := os.ReadFile(last)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lastLen := len(batches[len(batches)-1])
-	data[len(data)-lastLen+7]++ // low byte of the last batch's baseOffset
+	low := &data[len(data)-lastLen+7] // low byte of the last batch's baseOffset
+	if *low == 0 {
+		t.Fatal("pick another batch")
+	}
+	*low--
 	if err := os.WriteFile(last, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	reopenAfterCrash(t, dir, batches, len(batches)-1, "not contiguous")
+	reopenAfterCrash(t, dir, batches, len(batches)-1, "go backwards")
 }
 
 func TestRecoverIgnoresOtherFiles(t *testing.T) {

@@ -58,9 +58,13 @@ type segment struct {
 	// lock.
 	idxMu   sync.Mutex
 	ix      atomic.Pointer[segIndexes]
-	active  bool         // indexes load writable (the appender may add entries)
-	doomed  bool         // deleted: do not rebuild files for it
-	renamed bool         // its files are now *.deleted
+	active  bool // indexes load writable (the appender may add entries)
+	doomed  bool // deleted: do not rebuild files for it
+	renamed bool // its files are now *.deleted
+	// frozen: compaction is replacing the segment's files (its index
+	// files are already gone from the directory): never write, rebuild or
+	// sync files for it. Its loaded indexes stay usable.
+	frozen  bool
 	retired []*indexFile // replaced indexes, unmapped with the segment
 
 	// Guarded by Log.maxMu.
@@ -174,6 +178,12 @@ func (l *Log) createSegment(base int64) (*segment, error) {
 	return s, nil
 }
 
+func (s *segment) isFrozen() bool {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	return s.frozen
+}
+
 // acquire takes a reference, failing if the segment is already gone.
 func (s *segment) acquire() bool {
 	for {
@@ -282,11 +292,11 @@ func (s *segment) indexes() (*segIndexes, error) {
 // loadIndexes opens and checks the index files. REQUIRES: idxMu held.
 func (s *segment) loadIndexes() (*segIndexes, error) {
 	l := s.l
-	off, err := openIndexFile(l.fs, offsetIndexKind, s.indexPath(), s.active, l.offCap)
+	off, err := openIndexFile(l.fs, offsetIndexKind, s.indexPath(), s.active, int(l.offCap.Load()))
 	if err != nil {
 		return nil, err
 	}
-	tim, err := openIndexFile(l.fs, timeIndexKind, s.timePath(), s.active, l.timeCap)
+	tim, err := openIndexFile(l.fs, timeIndexKind, s.timePath(), s.active, int(l.timeCap.Load()))
 	if err != nil {
 		_ = off.close()
 		return nil, err
@@ -312,17 +322,22 @@ func (s *segment) loadIndexes() (*segIndexes, error) {
 // suffix) and loads them writable, for recovery or a rebuild to fill.
 // REQUIRES: idxMu held (or recovery).
 func (s *segment) newIndexes(extra string) (*segIndexes, error) {
+	return s.newIndexesCap(extra, int(s.l.offCap.Load()), int(s.l.timeCap.Load()))
+}
+
+// newIndexesCap is newIndexes with the given capacities in slots.
+func (s *segment) newIndexesCap(extra string, offCap, timeCap int) (*segIndexes, error) {
 	l := s.l
 	for _, k := range []*indexKind{offsetIndexKind, timeIndexKind} {
 		if err := createIndexFile(l.fs, k, s.stem+k.suffix+extra); err != nil {
 			return nil, fmt.Errorf("segments: create index: %w", err)
 		}
 	}
-	off, err := openIndexFile(l.fs, offsetIndexKind, s.indexPath()+extra, true, l.offCap)
+	off, err := openIndexFile(l.fs, offsetIndexKind, s.indexPath()+extra, true, offCap)
 	if err != nil {
 		return nil, err
 	}
-	tim, err := openIndexFile(l.fs, timeIndexKind, s.timePath()+extra, true, l.timeCap)
+	tim, err := openIndexFile(l.fs, timeIndexKind, s.timePath()+extra, true, timeCap)
 	if err != nil {
 		_ = off.close()
 		return nil, err
@@ -333,9 +348,11 @@ func (s *segment) newIndexes(extra string) (*segIndexes, error) {
 // rebuildIndexes recreates the index files from the segment's committed
 // batches, reading their headers only. The new files are written under
 // temporary names and renamed into place, so mappings of the old ones stay
-// valid for readers still using them. REQUIRES: idxMu held.
+// valid for readers still using them. Batch offsets may have gaps
+// (compaction) but never go backwards, and end by s.next. REQUIRES: idxMu
+// held.
 func (s *segment) rebuildIndexes() (*segIndexes, error) {
-	if s.doomed {
+	if s.doomed || s.frozen {
 		return &segIndexes{off: emptyIndex(offsetIndexKind), tim: emptyIndex(timeIndexKind), lastTs: -1}, nil
 	}
 	ix, err := s.newIndexes(tmpSuffix)
@@ -353,8 +370,11 @@ func (s *segment) rebuildIndexes() (*segIndexes, error) {
 	}
 	for p := int64(0); p < size; {
 		h, err := br.header(p)
-		if err == nil && h.BaseOffset != next {
-			err = &corruptError{pos: p, err: fmt.Errorf("%w: batch starts at offset %d, want %d", errOffsetGap, h.BaseOffset, next)}
+		if err == nil && h.BaseOffset < next {
+			err = &corruptError{pos: p, err: fmt.Errorf("%w: batch starts at offset %d, want %d or more", errOffsetOrder, h.BaseOffset, next)}
+		}
+		if err == nil {
+			err = checkSpan(p, h, s.base)
 		}
 		if err != nil {
 			return fail(err)
@@ -366,8 +386,8 @@ func (s *segment) rebuildIndexes() (*segIndexes, error) {
 		next = h.NextOffset()
 		p += h.size64()
 	}
-	if want := s.next.Load(); next != want {
-		return fail(&corruptError{pos: size, err: fmt.Errorf("%w: batches end at offset %d, next segment starts at %d", errOffsetGap, next, want)})
+	if want := s.next.Load(); next > want {
+		return fail(&corruptError{pos: size, err: fmt.Errorf("%w: batches end at offset %d, next segment starts at %d", errOffsetOrder, next, want)})
 	}
 	s.maxTs.Store(maxTs)
 	s.maxOff.Store(maxOff)
@@ -479,7 +499,9 @@ func (s *segment) seal() error {
 // syncIndexes makes sealed index files durable. REQUIRES: a reference.
 func (s *segment) syncIndexes() error {
 	ix := s.ix.Load()
-	if ix == nil {
+	if ix == nil || s.isFrozen() {
+		// Nothing to sync: a frozen segment's index files are gone, and
+		// its replacement's were synced before it took over.
 		return nil
 	}
 	if err := errors.Join(ix.off.sync(), ix.tim.sync()); err != nil {

@@ -49,6 +49,16 @@ func checkHeader(h BatchHeader, n int64) error {
 	return nil
 }
 
+// checkStored is checkHeader for a batch already in the log: compaction
+// keeps empty batches (no records, lastOffsetDelta intact) for idempotent
+// producers, so a stored batch may have a recordCount of 0.
+func checkStored(h BatchHeader, n int64) error {
+	if h.RecordCount == 0 {
+		h.RecordCount = 1
+	}
+	return checkHeader(h, n)
+}
+
 // SplitBatches calls fn with each batch in b, a concatenation of zero or
 // more batches, cut by batchLength alone (no CRC or magic check). Each
 // slice handed to fn has its capacity capped at its length, so appending

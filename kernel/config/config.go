@@ -51,4 +51,11 @@ type Broker struct {
 	// log.flush.offset.checkpoint.interval.ms: how often recovery points,
 	// log start offsets and producer snapshots are written.
 	LogFlushOffsetCheckpointIntervalMs int64
+	// LogCleanerBackoffMs is log.cleaner.backoff.ms: how often compacted
+	// topics are looked at by the log cleaner.
+	LogCleanerBackoffMs int64
+	// LogCleanerMinCleanableRatio is log.cleaner.min.cleanable.ratio: the
+	// share of a log's closed bytes that must be uncleaned before the
+	// cleaner rewrites it.
+	LogCleanerMinCleanableRatio float64
 }

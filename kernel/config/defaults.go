@@ -35,7 +35,9 @@ func Default() Broker {
 		ConsumerGroupHeartbeatMs:           5000,
 		ConsumerGroupSessionTimeoutMs:      45000,
 		LogRetentionCheckIntervalMs:        300000, // 5 minutes, as Kafka
-		LogFlushOffsetCheckpointIntervalMs: 60000,  // 1 minute, as Kafka
+		LogFlushOffsetCheckpointIntervalMs: 60000,
+		LogCleanerBackoffMs:                15000, // as Kafka
+		LogCleanerMinCleanableRatio:        0.5,   // as Kafka  // 1 minute, as Kafka
 	}
 }
 

@@ -46,6 +46,10 @@ var getters = map[string]func(b Broker) (string, bool){
 	"log.retention.check.interval.ms": func(b Broker) (string, bool) {
 		return itoa(b.LogRetentionCheckIntervalMs), true
 	},
+	"log.cleaner.backoff.ms": func(b Broker) (string, bool) { return itoa(b.LogCleanerBackoffMs), true },
+	"log.cleaner.min.cleanable.ratio": func(b Broker) (string, bool) {
+		return strconv.FormatFloat(b.LogCleanerMinCleanableRatio, 'g', -1, 64), true
+	},
 	"log.flush.offset.checkpoint.interval.ms": func(b Broker) (string, bool) {
 		return itoa(b.LogFlushOffsetCheckpointIntervalMs), true
 	},

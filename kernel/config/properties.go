@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -132,6 +133,19 @@ var properties = []property{
 		"How often in milliseconds recovery points, log start offsets and producer snapshots are written; 1 or more."},
 		set: func(b *Broker, n, v string) error {
 			return setInt64(&b.LogFlushOffsetCheckpointIntervalMs, n, v, 64, 1)
+		}},
+	{Property: Property{"log.cleaner.backoff.ms", "15000",
+		"How often in milliseconds the log cleaner looks for compacted topics to clean; 1 or more."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.LogCleanerBackoffMs, n, v, 64, 1) }},
+	{Property: Property{"log.cleaner.min.cleanable.ratio", "0.5",
+		"Share of a compacted log's closed bytes that must be uncleaned before it is cleaned again; 0 to 1."},
+		set: func(b *Broker, n, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 || f > 1 {
+				return fmt.Errorf("%s: %q is not a number from 0 to 1", n, v)
+			}
+			b.LogCleanerMinCleanableRatio = f
+			return nil
 		}},
 	{Property: Property{"num.network.threads", "0", "Network event loops; 0 runs one per CPU core."},
 		set: func(b *Broker, n, v string) error {
