@@ -19,6 +19,17 @@
 // start. Each partition owns a segments.Log and the idempotent-producer
 // state for it (partition.go, producers.go).
 //
-// The kernel knows extensions only through the sdk interfaces; it never
-// imports plugins.
+// Durability (durability.go): by default a produce is acknowledged once
+// fsync'd, group-committed per partition, and the high watermark is the
+// durable offset; flush.messages/flush.ms select Kafka's relaxed mode.
+// Upkeep off the request paths: retention and checkpoints with producer
+// snapshots (maintenance.go, producer_snapshot.go) and the log cleaner for
+// compacted topics (cleaner.go).
+//
+// Consumer groups (coordinator.go, group_*.go, offsets_*.go): the classic
+// protocol and KIP-848, with committed offsets in the compacted internal
+// topic __consumer_offsets in Kafka's own record formats.
+//
+// The kernel knows extensions only through the sdk interfaces (assignors
+// arrive in Options); it never imports plugins.
 package kernel
