@@ -284,6 +284,17 @@ func (c *clientFlags) newAdmin() (*kadm.Client, error) {
 	return adm, nil
 }
 
+// openAdmin opens an admin client and a context bounded by --timeout;
+// done releases both.
+func (c *clientFlags) openAdmin(ctx context.Context) (*kadm.Client, context.Context, func(), error) {
+	adm, err := c.newAdmin()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	return adm, ctx, func() { cancel(); adm.Close() }, nil
+}
+
 // withTimeout bounds a request round with the --timeout deadline.
 func (c *clientFlags) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.timeout)

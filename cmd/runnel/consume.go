@@ -201,13 +201,11 @@ func (p *consumePlan) kgoOptions(o *consumeOptions) []kgo.Opt {
 // otherwise wait silently for a topic that is not there) and, with -e,
 // finds where each partition starts and ends.
 func planConsume(ctx context.Context, o *consumeOptions) (*consumePlan, error) {
-	adm, err := o.client.newAdmin()
+	adm, ctx, done, err := o.client.openAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer adm.Close()
-	ctx, cancel := o.client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	partitions, err := topicPartitions(ctx, adm, o.topic)
 	if err != nil {
 		return nil, err

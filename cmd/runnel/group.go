@@ -244,13 +244,11 @@ func runGroupDescribe(ctx context.Context, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	adm, err := client.newAdmin()
+	adm, ctx, done, err := client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	var errs []error
 	first := true
 	for _, name := range names {
@@ -415,13 +413,11 @@ func runGroupDelete(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	adm, err := client.newAdmin()
+	adm, ctx, done, err := client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	resps, err := adm.DeleteGroups(ctx, names...)
 	if err != nil {
 		return fmt.Errorf("could not delete groups: %w", err)
@@ -574,13 +570,11 @@ func runGroupReset(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	adm, err := o.client.newAdmin()
+	adm, ctx, done, err := o.client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := o.client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 
 	v, err := viewGroup(ctx, adm, o.group)
 	if err != nil {

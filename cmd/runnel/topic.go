@@ -191,13 +191,11 @@ func runTopicCreate(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	adm, err := o.client.newAdmin()
+	adm, ctx, done, err := o.client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := o.client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	resps, err := adm.CreateTopics(ctx, o.partitions, o.replicationFactor, o.configs, o.names...)
 	if err != nil {
 		return fmt.Errorf("could not create topics: %w", err)
@@ -266,13 +264,11 @@ func runTopicList(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := client.validate(f); err != nil {
 		return err
 	}
-	adm, err := client.newAdmin()
+	adm, ctx, done, err := client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	list := adm.ListTopics
 	if *all {
 		list = adm.ListTopicsWithInternal
@@ -333,13 +329,11 @@ func runTopicDescribe(ctx context.Context, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	adm, err := client.newAdmin()
+	adm, ctx, done, err := client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	topics, err := adm.ListTopicsWithInternal(ctx, names...)
 	if err != nil {
 		return fmt.Errorf("could not describe topics: %w", err)
@@ -425,13 +419,11 @@ func runTopicDelete(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	adm, err := client.newAdmin()
+	adm, ctx, done, err := client.openAdmin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := client.withTimeout(ctx)
-	defer cancel()
+	defer done()
 	resps, err := adm.DeleteTopics(ctx, names...)
 	if err != nil {
 		return fmt.Errorf("could not delete topics: %w", err)
