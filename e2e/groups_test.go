@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -20,8 +19,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/runnel-dev/runnel/kernel"
-	"github.com/runnel-dev/runnel/kernel/config"
 	"github.com/runnel-dev/runnel/plugins"
 	_ "github.com/runnel-dev/runnel/plugins/builtin"
 	"github.com/runnel-dev/runnel/sdk"
@@ -32,24 +29,6 @@ import (
 // rebalance delay, few offsets partitions, quick KIP-848 heartbeats.
 func startGroupBroker(t testing.TB, dir string, set ...string) *broker {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	cfg := config.Default()
-	cfg.LogDirs = []string{dir}
-	cfg.Listeners = []config.Listener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 0}}
-	set = append([]string{"group.initial.rebalance.delay.ms=0", "offsets.topic.num.partitions=4",
-		"group.consumer.heartbeat.interval.ms=500", "group.consumer.session.timeout.ms=6000"}, set...)
-	for _, kv := range set {
-		k, v, _ := cut(kv)
-		if err := cfg.Set(k, v); err != nil {
-			t.Fatalf("config %s: %v", kv, err)
-		}
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("RUNNEL_TEST_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
 	var assignors []sdk.Assignor
 	for _, name := range []string{"uniform", "range"} {
 		a, err := plugins.NewAssignor(name)
@@ -58,16 +37,9 @@ func startGroupBroker(t testing.TB, dir string, set ...string) *broker {
 		}
 		assignors = append(assignors, a)
 	}
-	k, err := kernel.New(kernel.Options{Config: cfg, Logger: logger, Assignors: assignors})
-	if err != nil {
-		t.Fatalf("kernel.New: %v", err)
-	}
-	if err := k.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	b := &broker{t: t, dir: dir, k: k, addr: k.Addrs()[0].String()}
-	t.Cleanup(b.stop)
-	return b
+	set = append([]string{"group.initial.rebalance.delay.ms=0", "offsets.topic.num.partitions=4",
+		"group.consumer.heartbeat.interval.ms=500", "group.consumer.session.timeout.ms=6000"}, set...)
+	return startBrokerWith(t, dir, assignors, set...)
 }
 
 // killSwitch dials a client's connections and can cut them all at once

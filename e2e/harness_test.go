@@ -14,6 +14,7 @@ import (
 
 	"github.com/runnel-dev/runnel/kernel"
 	"github.com/runnel-dev/runnel/kernel/config"
+	"github.com/runnel-dev/runnel/sdk"
 )
 
 // broker is an in-process Runnel broker on a free loopback port.
@@ -26,6 +27,13 @@ type broker struct {
 
 // startBroker starts a broker on dir (a new temporary dir when empty).
 func startBroker(t testing.TB, dir string, set ...string) *broker {
+	t.Helper()
+	return startBrokerWith(t, dir, nil, set...)
+}
+
+// startBrokerWith is startBroker with server-side assignors for KIP-848
+// groups.
+func startBrokerWith(t testing.TB, dir string, assignors []sdk.Assignor, set ...string) *broker {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -43,7 +51,7 @@ func startBroker(t testing.TB, dir string, set ...string) *broker {
 	if os.Getenv("RUNNEL_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	k, err := kernel.New(kernel.Options{Config: cfg, Logger: logger})
+	k, err := kernel.New(kernel.Options{Config: cfg, Logger: logger, Assignors: assignors})
 	if err != nil {
 		t.Fatalf("kernel.New: %v", err)
 	}
