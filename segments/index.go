@@ -283,28 +283,22 @@ func decodeTimeEntry(b []byte) (ts, rel int64) {
 
 // lookupOffset returns the last entry whose relative offset is <= rel.
 func (x *indexFile) lookupOffset(rel int64) (erel, pos int64, ok bool) {
-	lo, hi := 0, int(x.n.Load())
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if r, _ := x.offsetEntry(m); r <= rel {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo == 0 {
-		return 0, 0, false
-	}
-	erel, pos = x.offsetEntry(lo - 1)
-	return erel, pos, true
+	return x.lastOffsetEntry(func(r, _ int64) bool { return r <= rel })
 }
 
 // lookupPosition returns the last entry whose position is <= p.
 func (x *indexFile) lookupPosition(p int64) (erel, pos int64, ok bool) {
+	return x.lastOffsetEntry(func(_, q int64) bool { return q <= p })
+}
+
+// lastOffsetEntry binary-searches the offset index for the last entry
+// satisfying atOrBefore, which must hold for a prefix of the entries
+// (offsets and positions both only grow).
+func (x *indexFile) lastOffsetEntry(atOrBefore func(rel, pos int64) bool) (erel, pos int64, ok bool) {
 	lo, hi := 0, int(x.n.Load())
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if _, q := x.offsetEntry(m); q <= p {
+		if atOrBefore(x.offsetEntry(m)) {
 			lo = m + 1
 		} else {
 			hi = m
