@@ -11,12 +11,14 @@ PKGS      := ./...
 FUZZTIME  ?= 100000x
 FUZZLONG  ?= 5000000x
 
-# package:FuzzTarget pairs; every decoder of untrusted bytes has one.
+# package:FuzzTarget pairs: every decoder of untrusted bytes has one, and
+# every hand-written codec a differential one against kmsg.
 FUZZ_TARGETS := \
 	./kernel:FuzzRequestHeader \
 	./kernel:FuzzServeRequest \
 	./kernel:FuzzValidateProduceBatch \
 	./kernel:FuzzGroupCoordinator \
+	./kernel:FuzzFetchResponseEncoding \
 	./segments:FuzzValidateBatch \
 	./segments:FuzzRecover \
 	./segments/compact:FuzzReadRecords \

@@ -6,7 +6,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-const apiKeyApiVersions int16 = 18
+const (
+	apiKeyFetch       int16 = 1
+	apiKeyApiVersions int16 = 18
+)
 
 // response is a handler's answer: a ready kmsg response, one computed
 // later (off the request goroutine, in order), or nothing at all.

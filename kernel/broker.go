@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/runnel-dev/runnel/kernel/admin"
 	"github.com/runnel-dev/runnel/kernel/config"
 	"github.com/runnel-dev/runnel/netio"
 	"github.com/runnel-dev/runnel/sdk"
@@ -60,6 +61,7 @@ type Broker struct {
 	// server is set once Start has bound the listeners; requests may
 	// arrive before that, so it is read atomically.
 	server atomic.Pointer[netio.Server]
+	admin  atomic.Pointer[admin.Server]
 
 	coord *coordinator // the group coordinator, started by New
 	// dirs are the open log dirs, by path as configured; each holds its
@@ -135,14 +137,26 @@ func (b *Broker) Start() error {
 	for i, l := range b.cfg.Listeners {
 		addrs[i] = net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
 	}
+	if a := b.cfg.AdminListener; a != "" {
+		adm, err := admin.Listen(a, b.adminCounters, b.log)
+		if err != nil {
+			return err
+		}
+		b.admin.Store(adm)
+		b.log.Info("admin listener (/metrics, /stats, /debug/pprof)", "addr", adm.Addr().String())
+	}
 	srv, err := netio.Listen(netio.Config{
 		Addrs:         addrs,
 		MaxFrameBytes: b.cfg.SocketRequestMaxBytes,
 		EventLoops:    b.cfg.NumNetworkThreads,
 		Logger:        b.log,
 		Handler:       b,
+		CopyFiles:     !b.cfg.FetchZeroCopy,
 	})
 	if err != nil {
+		if adm := b.admin.Load(); adm != nil {
+			_ = adm.Shutdown(context.Background())
+		}
 		return err
 	}
 	b.server.Store(srv)
@@ -161,6 +175,25 @@ func (b *Broker) Addrs() []net.Addr {
 	return nil
 }
 
+// AdminAddr returns the admin listener's bound address, or nil when
+// there is none.
+func (b *Broker) AdminAddr() net.Addr {
+	if adm := b.admin.Load(); adm != nil {
+		return adm.Addr()
+	}
+	return nil
+}
+
+// adminCounters feeds the admin listener.
+func (b *Broker) adminCounters() admin.Counters {
+	var c admin.Counters
+	if srv := b.server.Load(); srv != nil {
+		st := srv.Stats()
+		c.FetchSendfileBytes, c.FetchCopiedBytes = st.SendfileBytes, st.CopiedFileBytes
+	}
+	return c
+}
+
 // ClusterID returns the cluster id, made at first start and kept in the
 // metadata log.
 func (b *Broker) ClusterID() string { return b.clusterID }
@@ -175,6 +208,11 @@ func (b *Broker) Close(ctx context.Context) error {
 		if srv := b.server.Load(); srv != nil {
 			if err := srv.Shutdown(ctx); err != nil {
 				errs = append(errs, err)
+			}
+		}
+		if adm := b.admin.Load(); adm != nil {
+			if err := adm.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("admin listener: %w", err))
 			}
 		}
 		if b.coord != nil {

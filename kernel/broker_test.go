@@ -78,7 +78,11 @@ func decodeReply(key, version int16, correlation int32, r netio.Reply) (kmsg.Res
 	if r.Frame == nil {
 		return nil, nil
 	}
-	body := r.Frame[4:]
+	frame, err := flattenReply(r)
+	if err != nil {
+		return nil, err
+	}
+	body := frame[4:]
 	if len(body) < 4 {
 		return nil, errShortHeader
 	}
@@ -98,6 +102,26 @@ func decodeReply(key, version int16, correlation int32, r netio.Reply) (kmsg.Res
 		return nil, err
 	}
 	return resp, nil
+}
+
+// flattenReply returns a reply's frame with its file chunks read in, as
+// the client receives it.
+func flattenReply(r netio.Reply) ([]byte, error) {
+	if len(r.Files) == 0 {
+		return r.Frame, nil
+	}
+	var out []byte
+	pos := 0
+	for _, fc := range r.Files {
+		out = append(out, r.Frame[pos:fc.At]...)
+		pos = fc.At
+		n := len(out)
+		out = append(out, make([]byte, fc.Len)...)
+		if _, err := fc.File.ReadAt(out[n:], fc.Pos); err != nil {
+			return nil, err
+		}
+	}
+	return append(out, r.Frame[pos:]...), nil
 }
 
 type mismatch struct {

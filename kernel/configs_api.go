@@ -82,6 +82,8 @@ var brokerConfigTypes = map[string]kmsg.ConfigType{
 	"socket.request.max.bytes":    kmsg.ConfigTypeInt,
 	"log.flush.interval.messages": kmsg.ConfigTypeLong,
 	"log.flush.interval.ms":       kmsg.ConfigTypeLong,
+	"admin.listener":              kmsg.ConfigTypeString,
+	"fetch.zero.copy.enable":      kmsg.ConfigTypeBoolean,
 	"num.network.threads":         kmsg.ConfigTypeInt,
 
 	"offsets.topic.num.partitions":            kmsg.ConfigTypeInt,

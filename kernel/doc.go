@@ -13,6 +13,12 @@
 // UNKNOWN_SERVER_ERROR; a frame that cannot be decoded closes the
 // connection with a logged reason, as Kafka does.
 //
+// Fetch is the one response not encoded by kmsg: its record bytes are
+// file ranges of the segments up to the high watermark, held until sent,
+// and a hand-written encoder (fetch_encode.go, differentially fuzzed
+// against kmsg) lays the response out around them as netio file chunks,
+// which netio sends with sendfile.
+//
 // State. The metadata image (topics, topic ids, partition counts, topic
 // configs, the cluster id and producer id blocks) lives in memory and is
 // persisted in a local metadata log (metalog.go) that is replayed at

@@ -39,6 +39,7 @@ func (b *Broker) handleFetch(rc *reqCtx, req *kmsg.FetchRequest) response {
 	if size >= int(req.MinBytes) || req.MaxWaitMillis <= 0 || hasErr || len(targets) == 0 || b.isClosing() {
 		return response{msg: resp}
 	}
+	resp.release() // parked: read again when it is answered
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	return response{later: func() kmsg.Response {
 		return b.parkFetch(rc, req, targets, deadline)
@@ -73,6 +74,7 @@ func (b *Broker) parkFetch(rc *reqCtx, req *kmsg.FetchRequest, targets []fetchTa
 		if size >= int(req.MinBytes) || hasErr || !time.Now().Before(deadline) {
 			return resp
 		}
+		resp.release()
 		if chosen, _, _ := reflect.Select(cases); chosen < 3 {
 			resp, _, _ = b.readFetch(req, targets)
 			return resp
@@ -112,9 +114,12 @@ func (b *Broker) resolveFetch(req *kmsg.FetchRequest) []fetchTarget {
 
 // readFetch builds a response from what the logs hold now. It returns the
 // response, the record bytes in it, and whether any partition has an
-// error (which answers the request at once, as Kafka does).
-func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []fetchTarget) (*kmsg.FetchResponse, int, bool) {
+// error (which answers the request at once, as Kafka does). The record
+// bytes are file ranges, held until the response is released (encodeFetch
+// does it once they are sent).
+func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []fetchTarget) (*fileFetch, int, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	ff := &fileFetch{FetchResponse: resp, ranges: make([][]segments.FileRange, len(targets))}
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
 		budget = 50 << 20
@@ -122,7 +127,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []fetchTarget) (*kmsg
 	total := 0
 	hasErr := false
 	resp.Topics = make([]kmsg.FetchResponseTopic, 0, len(req.Topics))
-	for _, ft := range targets {
+	for i, ft := range targets {
 		rt := &req.Topics[ft.topicIdx]
 		rp := &rt.Partitions[ft.partIdx]
 		if len(resp.Topics) == 0 || ft.partIdx == 0 {
@@ -137,7 +142,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []fetchTarget) (*kmsg
 		sp.PreferredReadReplica = -1
 		code := ft.code
 		if code == 0 {
-			code = b.readPartition(ft.p, rp, &sp, &total, budget)
+			code = b.readPartition(ft.p, rp, &sp, ff, i, &total, budget)
 		}
 		if code != 0 {
 			sp.ErrorCode = code
@@ -150,13 +155,15 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []fetchTarget) (*kmsg
 		}
 		st.Partitions = append(st.Partitions, sp)
 	}
-	return resp, total, hasErr
+	return ff, total, hasErr
 }
 
-// readPartition fills one partition's answer. The first partition with
-// data always gets at least one whole batch, even past the byte limits,
-// so consumers make progress (KIP-74); later ones only get what fits.
-func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, total *int, budget int) int16 {
+// readPartition fills one partition's answer, partition i of ff. The
+// first partition with data always gets at least one whole batch, even
+// past the byte limits, so consumers make progress (KIP-74); later ones
+// only get what fits. Records are file ranges where the log's files allow
+// it (always, but for a test filesystem), bytes otherwise.
+func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition, sp *kmsg.FetchResponseTopicPartition, ff *fileFetch, i int, total *int, budget int) int16 {
 	if p.deleted.Load() {
 		return kerr.UnknownTopicOrPartition.Code
 	}
@@ -180,15 +187,27 @@ func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition
 	if limit <= 0 && !first {
 		return 0
 	}
+	ranges, release, err := p.log.ReadRangesBefore(nil, rp.FetchOffset, hwm, max(limit, 1))
+	if err == nil {
+		var n int64
+		for _, r := range ranges {
+			n += r.Len
+		}
+		if n == 0 || (n > int64(limit) && !first) {
+			release() // nothing durable yet, or the next batch does not fit
+			return 0
+		}
+		ff.ranges[i] = ranges
+		ff.releases = append(ff.releases, release)
+		*total += int(n)
+		return 0
+	}
+	if !errors.Is(err, errors.ErrUnsupported) {
+		return b.readError(p, rp.FetchOffset, err)
+	}
 	data, err := p.log.AppendRead(nil, rp.FetchOffset, max(limit, 1))
-	switch {
-	case errors.Is(err, segments.ErrOffsetOutOfRange):
-		return kerr.OffsetOutOfRange.Code
-	case errors.Is(err, segments.ErrClosed):
-		return kerr.UnknownTopicOrPartition.Code
-	case err != nil:
-		b.log.Error("fetch read failed", "partition", p.String(), "offset", rp.FetchOffset, "error", err)
-		return kerr.KafkaStorageError.Code
+	if err != nil {
+		return b.readError(p, rp.FetchOffset, err)
 	}
 	data = trimToOffset(data, hwm)
 	if len(data) > limit && !first {
@@ -197,6 +216,19 @@ func (b *Broker) readPartition(p *partition, rp *kmsg.FetchRequestTopicPartition
 	sp.RecordBatches = data
 	*total += len(data)
 	return 0
+}
+
+// readError maps a failed log read to the partition's error code.
+func (b *Broker) readError(p *partition, offset int64, err error) int16 {
+	switch {
+	case errors.Is(err, segments.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, segments.ErrClosed):
+		return kerr.UnknownTopicOrPartition.Code
+	default:
+		b.log.Error("fetch read failed", "partition", p.String(), "offset", offset, "error", err)
+		return kerr.KafkaStorageError.Code
+	}
 }
 
 var noRecords = []byte{}

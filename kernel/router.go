@@ -97,6 +97,9 @@ func (b *Broker) logPanic(a *api, rc *reqCtx, p any) {
 // encode frames a response into a pooled buffer: 4 bytes for netio to put
 // the size in, the response header, the body.
 func (b *Broker) encode(key, version int16, correlation int32, msg kmsg.Response) netio.Reply {
+	if f, ok := msg.(*fileFetch); ok {
+		return b.encodeFetch(version, correlation, f)
+	}
 	msg.SetVersion(version)
 	bb := bytebufferpool.Get()
 	buf := append(bb.B[:0], 0, 0, 0, 0)

@@ -222,7 +222,14 @@ func (c *Conn) write(r Reply) {
 		}
 		return
 	}
-	binary.BigEndian.PutUint32(r.Frame, uint32(len(r.Frame)-4))
+	binary.BigEndian.PutUint32(r.Frame, frameSize(r))
+	if len(r.Files) > 0 {
+		c.writeFiles(r, finish)
+		if r.CloseReason != "" {
+			c.closeWithReason(r.CloseReason)
+		}
+		return
+	}
 	err := c.gc.AsyncWrite(r.Frame, func(gnet.Conn, error) error {
 		finish()
 		return nil

@@ -23,5 +23,17 @@
 // in gnet's buffer until the request goroutine catches up and wakes the
 // connection.
 //
+// Zero-copy. A reply may carry file chunks (Reply.Files): runs of a file
+// spliced into the frame, which is how fetch responses carry record
+// batches straight from segment files. The writer sends them with
+// sendfile, from the page cache to the socket without a copy through user
+// space, when gnet holds no earlier bytes of the connection (gnet has no
+// "writable" hook, so that is the only moment the writer can take the
+// socket without reordering); otherwise, with Config.CopyFiles, or where
+// the kernel refuses sendfile, it reads them into a buffer and writes that
+// through gnet. Server.Stats counts the bytes of each path. io_uring is
+// not used: sendfile already reaches the zero-copy goal here, and no Go
+// io_uring module is available to build on.
+//
 // netio, with segments, is the only package that talks to x/sys/unix.
 package netio

@@ -37,8 +37,14 @@ type Reply struct {
 	// connection's writer goroutine in request order and may block, so
 	// the request goroutine goes on with later requests meanwhile.
 	Wait func() Reply
-	// Done, when set, is called once Frame has been handed to the socket
-	// or dropped because the connection closed, so Frame may be recycled.
+	// Files, when set, are file bytes spliced into Frame at the positions
+	// they name, in order; they count in the frame's size. netio sends
+	// them with sendfile where it can (see Conn.writeFiles) and copies
+	// them otherwise.
+	Files []FileChunk
+	// Done, when set, is called once Frame (and Files) have been handed
+	// to the socket or dropped because the connection closed, so Frame
+	// may be recycled and the files released.
 	Done func()
 	// CloseReason, when set, closes the connection after Frame (if any)
 	// is written, and is logged.
@@ -59,6 +65,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Handler serves every request.
 	Handler Handler
+	// CopyFiles turns zero-copy off: the file chunks of replies are read
+	// into a buffer and written from there, as they must be where
+	// sendfile cannot reach the socket (TLS).
+	CopyFiles bool
 }
 
 // Per-connection queue limits: past either, OnTraffic stops framing until
@@ -84,6 +94,10 @@ type Server struct {
 	pending  atomic.Int64
 	draining atomic.Bool
 	nextID   atomic.Uint64
+
+	zc              zeroCopy
+	sendfileBytes   atomic.Int64
+	copiedFileBytes atomic.Int64
 
 	stopped chan struct{} // closed when the gnet engine has returned
 	runErr  error         // set before stopped is closed
@@ -117,6 +131,10 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.CopyFiles {
+		s.zc.off.Store(true)
+		s.log.Info("zero-copy off: file bytes of responses are copied")
 	}
 	protoAddrs := make([]string, len(cfg.Addrs))
 	for i, a := range cfg.Addrs {

@@ -1,8 +1,10 @@
 package segments
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -175,6 +177,14 @@ type FileRange struct {
 // Reading from a single segment (the common case) does not allocate when
 // dst has room.
 func (l *Log) ReadRanges(dst []FileRange, offset int64, maxBytes int) ([]FileRange, func(), error) {
+	return l.ReadRangesBefore(dst, offset, math.MaxInt64, maxBytes)
+}
+
+// ReadRangesBefore is ReadRanges that also stops before the first batch
+// whose base offset is end or more: a fetch passes the high watermark, so
+// that batches written but not yet durable stay out of the answer. A
+// batch that starts before end is returned whole.
+func (l *Log) ReadRangesBefore(dst []FileRange, offset, end int64, maxBytes int) ([]FileRange, func(), error) {
 	bufp := locateBufs.Get().(*[]byte)
 	defer locateBufs.Put(bufp)
 	segs, i, pos, first, err := l.seekRead(*bufp, offset)
@@ -191,6 +201,15 @@ func (l *Log) ReadRanges(dst []FileRange, offset int64, maxBytes int) ([]FileRan
 			return dst[:n0], noRelease, fmt.Errorf("segments: read ranges from %s: %w", s.path(), errors.ErrUnsupported)
 		}
 		size := s.size.Load()
+		last := i+1 == len(segs)
+		if end < math.MaxInt64 && (last || end < segs[i+1].base) {
+			// end falls in this segment (or before it): read no further.
+			if size, err = s.positionBefore(*bufp, end, size); err != nil {
+				releaseAll(s0, more)
+				return dst[:n0], noRelease, err
+			}
+			last = true
+		}
 		if avail := size - pos; avail > budget {
 			cut, err := s.lastBoundary(*bufp, pos, pos+budget, size)
 			if err != nil {
@@ -205,7 +224,7 @@ func (l *Log) ReadRanges(dst []FileRange, offset int64, maxBytes int) ([]FileRan
 			dst = append(dst, FileRange{File: s.osf, Pos: pos, Len: avail})
 			budget -= avail
 		}
-		if budget <= 0 || i+1 == len(segs) {
+		if budget <= 0 || last {
 			break
 		}
 		i++
@@ -222,6 +241,28 @@ func (l *Log) ReadRanges(dst []FileRange, offset int64, maxBytes int) ([]FileRan
 	// not move s0 and more to the heap.
 	held0, held := s0, more
 	return dst, func() { releaseAll(held0, held) }, nil
+}
+
+// positionBefore returns where in s, among its first size bytes, the
+// first batch whose base offset is end or more begins; size if there is
+// none. A batch that holds end but starts before it is kept whole. buf is
+// scratch space.
+func (s *segment) positionBefore(buf []byte, end, size int64) (int64, error) {
+	if end <= s.base {
+		return 0, nil
+	}
+	pos, n, found, err := s.locate(buf, end, size)
+	if err != nil || !found {
+		return size, err
+	}
+	hdr := buf[:8]
+	if _, err := s.f.ReadAt(hdr, pos); err != nil {
+		return 0, fmt.Errorf("segments: read %s at position %d: %w", s.path(), pos, mapClosed(err))
+	}
+	if int64(binary.BigEndian.Uint64(hdr)) < end {
+		pos += n
+	}
+	return pos, nil
 }
 
 func releaseAll(s0 *segment, more []*segment) {

@@ -1,6 +1,8 @@
 package segments
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -128,6 +130,51 @@ func TestReadRangesMatchAppendRead(t *testing.T) {
 	}
 }
 
+// TestReadRangesBeforeMatchesTrim checks the end bound against a copy
+// read cut at the first batch whose base offset is end or more, for ends
+// inside batches, at batch boundaries, across segments and before the
+// read offset.
+func TestReadRangesBeforeMatchesTrim(t *testing.T) {
+	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 3000, IndexIntervalBytes: 200})
+	defer l.Close()
+	appendMany(t, l, 300)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		off := rng.Int64N(l.EndOffset())
+		end := rng.Int64N(l.EndOffset() + 2)
+		max := rng.IntN(5000)
+		all, err := l.AppendRead(nil, off, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		_ = SplitBatches(all, func(b []byte) bool {
+			if int64(binary.BigEndian.Uint64(b)) >= end {
+				return false
+			}
+			n += len(b)
+			return true
+		})
+		want := all[:n]
+		rs, release, err := l.ReadRangesBefore(nil, off, end, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		for _, r := range rs {
+			b := make([]byte, r.Len)
+			if _, err := r.File.ReadAt(b, r.Pos); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, b...)
+		}
+		release()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("read %d before %d max %d: ranges give %d bytes, want %d", off, end, max, len(got), len(want))
+		}
+	}
+}
+
 func TestReadRangesAllocs(t *testing.T) {
 	l := openTestLog(t, t.TempDir(), Options{SegmentBytes: 64 << 10})
 	defer l.Close()
@@ -136,7 +183,7 @@ func TestReadRangesAllocs(t *testing.T) {
 	dst := make([]FileRange, 0, 4)
 	off := int64(0)
 	allocs := testing.AllocsPerRun(200, func() {
-		rs, release, err := l.ReadRanges(dst[:0], off, 8<<10)
+		rs, release, err := l.ReadRangesBefore(dst[:0], off, end-1, 8<<10)
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("%d ranges, %v", len(rs), err)
 		}

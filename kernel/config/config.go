@@ -58,4 +58,12 @@ type Broker struct {
 	// share of a log's closed bytes that must be uncleaned before the
 	// cleaner rewrites it.
 	LogCleanerMinCleanableRatio float64
+
+	// AdminListener is admin.listener: host:port of the HTTP listener
+	// serving /metrics, /stats and /debug/pprof; empty serves none.
+	AdminListener string
+	// FetchZeroCopy is fetch.zero.copy.enable: send fetched record bytes
+	// from the page cache with sendfile; false copies them (for
+	// comparison, or where sendfile misbehaves).
+	FetchZeroCopy bool
 }

@@ -37,7 +37,8 @@ func Default() Broker {
 		LogRetentionCheckIntervalMs:        300000, // 5 minutes, as Kafka
 		LogFlushOffsetCheckpointIntervalMs: 60000,
 		LogCleanerBackoffMs:                15000, // as Kafka
-		LogCleanerMinCleanableRatio:        0.5,   // as Kafka  // 1 minute, as Kafka
+		LogCleanerMinCleanableRatio:        0.5,   // as Kafka
+		FetchZeroCopy:                      true,
 	}
 }
 

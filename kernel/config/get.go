@@ -29,6 +29,8 @@ var getters = map[string]func(b Broker) (string, bool){
 	"socket.request.max.bytes":     func(b Broker) (string, bool) { return itoa(int64(b.SocketRequestMaxBytes)), true },
 	"log.flush.interval.messages":  func(b Broker) (string, bool) { return itoa(b.LogFlushIntervalMessages), true },
 	"log.flush.interval.ms":        func(b Broker) (string, bool) { return itoa(b.LogFlushIntervalMs), true },
+	"admin.listener":               func(b Broker) (string, bool) { return b.AdminListener, true },
+	"fetch.zero.copy.enable":       func(b Broker) (string, bool) { return strconv.FormatBool(b.FetchZeroCopy), true },
 	"num.network.threads":          func(b Broker) (string, bool) { return strconv.Itoa(b.NumNetworkThreads), true },
 	"offsets.topic.num.partitions": func(b Broker) (string, bool) { return itoa(int64(b.OffsetsTopicNumPartitions)), true },
 	"offsets.retention.minutes":    func(b Broker) (string, bool) { return itoa(int64(b.OffsetsRetentionMinutes)), true },

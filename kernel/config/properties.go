@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -147,6 +148,12 @@ var properties = []property{
 			b.LogCleanerMinCleanableRatio = f
 			return nil
 		}},
+	{Property: Property{"admin.listener", "",
+		"host:port of the admin HTTP listener (/metrics, /stats, /debug/pprof); empty serves none. Keep it on a private address: it has no authentication."},
+		set: func(b *Broker, n, v string) error { return setHostPort(&b.AdminListener, n, v) }},
+	{Property: Property{"fetch.zero.copy.enable", "true",
+		"Send fetched records from the page cache with sendfile; false copies them through the broker."},
+		set: func(b *Broker, n, v string) error { return setBool(&b.FetchZeroCopy, n, v) }},
 	{Property: Property{"num.network.threads", "0", "Network event loops; 0 runs one per CPU core."},
 		set: func(b *Broker, n, v string) error {
 			t, err := parseAtLeast(n, v, 32, 0)
@@ -228,6 +235,23 @@ func setInt64(dst *int64, name, value string, bits int, min int64) error {
 		*dst = n
 	}
 	return err
+}
+
+// setHostPort sets an optional host:port; empty is allowed.
+func setHostPort(dst *string, name, value string) error {
+	value = strings.TrimSpace(value)
+	if value != "" {
+		host, port, err := net.SplitHostPort(value)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not host:port: %v", name, value, err)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("%s: port %q of %q is not a number from 0 to 65535", name, port, value)
+		}
+		_ = host // empty listens on every interface
+	}
+	*dst = value
+	return nil
 }
 
 func setBool(dst *bool, name, value string) error {
