@@ -23,6 +23,11 @@ type Conn struct {
 	// goroutine touches it, so it needs no lock.
 	Value any
 
+	// partial is the request frame being assembled from the socket and
+	// filled how much of it has arrived; only the event loop touches them.
+	partial []byte
+	filled  int
+
 	// mu guards queue, queuedBytes, closed and paused.
 	mu          sync.Mutex
 	queue       [][]byte

@@ -37,7 +37,7 @@ func (e *echo) ServeRequest(c *Conn, frame []byte) Reply {
 	return Reply{Frame: out}
 }
 
-func startServer(t *testing.T, h Handler, maxFrame int32) *Server {
+func startServer(t testing.TB, h Handler, maxFrame int32) *Server {
 	t.Helper()
 	s, err := Listen(Config{
 		Addrs:         []string{"127.0.0.1:0"},
@@ -53,7 +53,7 @@ func startServer(t *testing.T, h Handler, maxFrame int32) *Server {
 	return s
 }
 
-func dial(t *testing.T, s *Server) net.Conn {
+func dial(t testing.TB, s *Server) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addrs()[0].String())
 	if err != nil {
