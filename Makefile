@@ -24,7 +24,7 @@ FUZZ_TARGETS := \
 	./segments/compact:FuzzReadRecords \
 	./segments/compact:FuzzFilterBatch
 
-.PHONY: all build run test lint unit fuzz-smoke fuzz bench-compile bench-micro clean
+.PHONY: all build run test lint unit fuzz-smoke fuzz bench-compile bench-micro bench clean
 
 all: build
 
@@ -63,6 +63,28 @@ bench-compile:
 # Microbenchmarks in benchstat-friendly form.
 bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 $(PKGS)
+
+# Runnel against franz-go's kfake and the machine's limits (loopback TCP
+# with iperf3, disk write+fdatasync): writes bench/RESULTS.md and
+# bench/results.png. Takes a while; for a quick look:
+#   make bench BENCHFLAGS="--records 200000 --reps 1"
+# Without iperf3 (and not root to install it) the loopback limit is
+# reported as not measured.
+BENCHFLAGS ?=
+
+bench: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/kfake ./bench/kfake
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/bench-suite ./bench/suite
+	@command -v iperf3 >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y iperf3 >/dev/null 2>&1 || \
+			{ apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y iperf3 >/dev/null 2>&1; } || \
+			echo "make bench: could not install iperf3; the loopback limit will be missing" >&2; \
+		else \
+			echo "make bench: iperf3 is missing and we cannot install it; the loopback limit will be missing" >&2; \
+		fi; \
+	}
+	./bin/bench-suite --runnel $(BIN) --kfake bin/kfake --out bench/RESULTS.md --png bench/results.png $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

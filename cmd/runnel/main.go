@@ -65,6 +65,14 @@ var commands = []command{
 			return runConsume(ctx, args, stdout, stderr)
 		},
 	},
+	{
+		name:    "bench",
+		summary: "measure a broker: produce, consume and end-to-end throughput and latency",
+		client:  true,
+		run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runBench(ctx, args, stdout, stderr)
+		},
+	},
 }
 
 func main() {
