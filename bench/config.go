@@ -58,6 +58,9 @@ type Config struct {
 	Rate        float64       // --rate: records/s over all producers; 0 is as fast as possible
 	Producers   int           // --producers
 	Consumers   int           // --consumers
+	// Raw (--raw, consume only) reads with plain Fetch requests and counts
+	// records from batch headers instead of decoding them (rawfetch.go).
+	Raw bool
 
 	BrokerPID   int    // --broker-pid: read the broker's CPU and memory from /proc
 	AdminURL    string // --admin: the broker's admin listener, e.g. http://127.0.0.1:9644
@@ -147,6 +150,9 @@ func (c *Config) Validate() error {
 		if err := c.validateProducer(); err != nil {
 			return err
 		}
+	}
+	if c.Raw && c.Workload != Consume {
+		return fmt.Errorf("--raw is for consume only")
 	}
 	if c.consumes() && c.Consumers < 1 {
 		return fmt.Errorf("--consumers must be at least 1, not %d", c.Consumers)

@@ -30,8 +30,12 @@ type consumer struct {
 	goal     *goal                // nil: read up to ends
 	ends     map[int32]int64      // partitions still to finish → end offset; with goal == nil only
 	stamped  bool                 // e2e: values start with the send time
-	clock    clock
-	tally    *tally
+	// raw reading (consume --raw): the client and first offsets, instead
+	// of cl and assigned.
+	rawClient *kgo.Client
+	rawStarts map[int32]int64
+	clock     clock
+	tally     *tally
 }
 
 func (c *consumer) run(ctx context.Context) {

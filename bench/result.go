@@ -27,6 +27,7 @@ type Result struct {
 	Compression string   `json:"compression"`
 	Producers   int      `json:"producers"`
 	Consumers   int      `json:"consumers"`
+	Raw         bool     `json:"raw,omitempty"` // consume --raw: batch bytes counted, records not decoded
 	Rate        float64  `json:"rate"`
 
 	// Throughput over the window from the first send (consume: the first
@@ -77,6 +78,7 @@ func newResult(cfg *Config, partitions int32) Result {
 	}
 	if cfg.consumes() {
 		r.Consumers = cfg.Consumers
+		r.Raw = cfg.Raw
 	}
 	return r
 }

@@ -160,7 +160,16 @@ func (r *runner) makeConsumers(ctx context.Context, adm *kadm.Client) error {
 				c.ends[p] = ends[p]
 			}
 		}
-		if len(assigned) > 0 {
+		switch {
+		case len(assigned) > 0 && cfg.Raw:
+			if c.rawClient, err = r.newClient(append(consumerOpts(cfg), rawOpts()...)...); err != nil {
+				return err
+			}
+			c.rawStarts = map[int32]int64{}
+			for p := range assigned {
+				c.rawStarts[p] = starts[p]
+			}
+		case len(assigned) > 0:
 			if c.cl, err = r.newClient(consumerOpts(cfg)...); err != nil {
 				return err
 			}
@@ -251,7 +260,10 @@ func (r *runner) work(ctx context.Context) {
 	defer stopConsumers()
 	var consumers sync.WaitGroup
 	for _, c := range r.consumers {
-		if c.cl != nil {
+		switch {
+		case c.rawClient != nil:
+			consumers.Go(func() { c.runRaw(cctx, c.rawClient, c.rawStarts) })
+		case c.cl != nil:
 			consumers.Go(func() { c.run(cctx) })
 		}
 	}

@@ -28,6 +28,8 @@ func cannedRuns() ([]Run, []LimitRun) {
 			Run{Rep: rep, Broker: Kfake, Workload: Produce1P, Result: result("produce", 300+d*10/3, 9000, 1.5, 2500)},
 			Run{Rep: rep, Broker: Runnel, Workload: Consume1P, Result: result("consume", 1500, 0, 0.3, 90)},
 			Run{Rep: rep, Broker: Kfake, Workload: Consume1P, Result: result("consume", 800, 0, 0.9, 2500)},
+			Run{Rep: rep, Broker: Runnel, Workload: ConsumeRaw1P, Result: result("consume", 2500, 0, 0.28, 90)},
+			Run{Rep: rep, Broker: Kfake, Workload: ConsumeRaw1P, Result: result("consume", 1200, 0, 0.8, 2500)},
 			Run{Rep: rep, Broker: Runnel, Workload: Produce8P, Result: result("produce", 1000, 3000, 0.45, 300)},
 			Run{Rep: rep, Broker: Kfake, Workload: Produce8P, Result: result("produce", 500, 8000, 1.2, 2600)},
 			Run{Rep: rep, Broker: Runnel, Workload: Latency1P, Result: result("produce", 20, 4000+d*1000, 0.5, 80)},

@@ -25,8 +25,12 @@ var Limits = []string{LimitLoopback, LimitDisk}
 const (
 	Produce1P = "produce-1p"
 	Consume1P = "consume-1p"
-	Produce8P = "produce-8p"
-	Latency1P = "latency-1p"
+	// ConsumeRaw1P reads the same with `runnel bench consume --raw`:
+	// Fetch requests whose batches are counted, not decoded, so that the
+	// client's record decoding does not bound what is measured.
+	ConsumeRaw1P = "consume-raw-1p"
+	Produce8P    = "produce-8p"
+	Latency1P    = "latency-1p"
 )
 
 // Workload describes one workload for the report: how it is named and
@@ -48,6 +52,8 @@ type Workload struct {
 var Workloads = []Workload{
 	{ID: Produce1P, Title: "produce, 1 partition", Short: "produce 1p", Throughput: true, Limit: LimitDisk},
 	{ID: Consume1P, Title: "consume from the start, 1 partition", Short: "consume 1p", Throughput: true, Limit: LimitLoopback},
+	{ID: ConsumeRaw1P, Title: "consume from the start, 1 partition, raw fetch (no record decoding)", Short: "consume raw 1p",
+		Throughput: true, Limit: LimitLoopback},
 	{ID: Produce8P, Title: "produce, 8 partitions", Short: "produce 8p", Throughput: true, Limit: LimitDisk},
 	{ID: Latency1P, Title: "produce at a fixed rate, linger 0, 1 partition", Short: "latency 1p"},
 }

@@ -100,6 +100,8 @@ func Targets(latencyRate float64) []Target {
 			measure: runnel(Consume1P, cpu)},
 		{Name: "consume throughput vs loopback TCP", Goal: 0.6, Unit: "× iperf3",
 			measure: runnel(Consume1P, vsLimit)},
+		{Name: "consume throughput vs loopback TCP, raw fetch (client not decoding records)", Goal: 0.6, Unit: "× iperf3",
+			measure: runnel(ConsumeRaw1P, vsLimit)},
 		{Name: fmt.Sprintf("produce latency p99 at %s records/s, linger 0", formatNumber(latencyRate)),
 			AtMost: true, Goal: LatencyGoalMS, Unit: "ms",
 			measure: runnel(Latency1P, func(r Row) Value {

@@ -8,8 +8,8 @@ import (
 func TestEvaluate(t *testing.T) {
 	runs, limits := cannedRuns()
 	evals := Evaluate(Summarize(2, runs, limits), Targets(20000))
-	if len(evals) != 8 {
-		t.Fatalf("%d evaluations, want 8", len(evals))
+	if len(evals) != 9 {
+		t.Fatalf("%d evaluations, want 9", len(evals))
 	}
 	want := map[string]struct {
 		measured float64

@@ -43,8 +43,8 @@ func TestPlanInterleaves(t *testing.T) {
 	for rep := 1; rep <= 2; rep++ {
 		want = append(want,
 			fmt.Sprintf("rep %d: %s", rep, report.LimitDisk),
-			fmt.Sprintf("rep %d: runnel produce-1p, consume-1p", rep),
-			fmt.Sprintf("rep %d: kfake produce-1p, consume-1p", rep),
+			fmt.Sprintf("rep %d: runnel produce-1p, consume-1p, consume-raw-1p", rep),
+			fmt.Sprintf("rep %d: kfake produce-1p, consume-1p, consume-raw-1p", rep),
 			fmt.Sprintf("rep %d: %s", rep, report.LimitLoopback),
 			fmt.Sprintf("rep %d: runnel produce-8p", rep),
 			fmt.Sprintf("rep %d: kfake produce-8p", rep),
@@ -85,8 +85,8 @@ func TestDriverRunsEverything(t *testing.T) {
 	}
 	var want []string
 	for rep := 1; rep <= 2; rep++ {
-		for _, s := range []string{"runnel produce-1p", "runnel consume-1p", "kfake produce-1p", "kfake consume-1p",
-			"runnel produce-8p", "kfake produce-8p", "runnel latency-1p", "kfake latency-1p"} {
+		for _, s := range []string{"runnel produce-1p", "runnel consume-1p", "runnel consume-raw-1p",
+			"kfake produce-1p", "kfake consume-1p", "kfake consume-raw-1p", "runnel produce-8p", "kfake produce-8p", "runnel latency-1p", "kfake latency-1p"} {
 			want = append(want, fmt.Sprintf("%d %s", rep, s))
 		}
 	}
@@ -111,8 +111,10 @@ func TestDriverRunsEverything(t *testing.T) {
 			if flagValue(c, "--rate") != "20000" || flagValue(c, "--linger") != "0s" || flagValue(c, "--records") != "100" {
 				t.Errorf("latency call: %v", c)
 			}
-		case strings.HasSuffix(wl, "consume-1p"):
-			if c[1] != "consume" || flagValue(c, "--topic") != "bench-1p" || flagValue(c, "--records") != "1000" {
+		case strings.HasSuffix(wl, "consume-1p"), strings.HasSuffix(wl, "consume-raw-1p"):
+			raw := strings.HasSuffix(wl, "raw-1p")
+			if c[1] != "consume" || flagValue(c, "--topic") != "bench-1p" || flagValue(c, "--records") != "1000" ||
+				slices.Contains(c, "--raw") != raw {
 				t.Errorf("consume call: %v", c)
 			}
 		case strings.HasSuffix(wl, "produce-8p"):
@@ -128,7 +130,7 @@ func TestDriverRunsEverything(t *testing.T) {
 	}
 	// Sessions share a broker (produce-1p and consume-1p); others do not.
 	if len(pids) != 12 {
-		t.Errorf("%d distinct broker pids over 16 runs, want 12 (one per session)", len(pids))
+		t.Errorf("%d distinct broker pids over 20 runs, want 12 (one per session)", len(pids))
 	}
 
 	for _, r := range d.runs {
@@ -170,7 +172,7 @@ func TestDriverSkipsConsumeAfterFailedProduce(t *testing.T) {
 		}
 	}
 	for _, r := range d.runs {
-		if r.Workload == report.Consume1P && !strings.HasPrefix(r.Err, "skipped: produce-1p failed") {
+		if (r.Workload == report.Consume1P || r.Workload == report.ConsumeRaw1P) && !strings.HasPrefix(r.Err, "skipped: produce-1p failed") {
 			t.Errorf("consume run err = %q", r.Err)
 		}
 	}
@@ -218,8 +220,8 @@ func TestDriverInterrupt(t *testing.T) {
 	if last.Workload != report.Produce8P || last.Err != "interrupted" || last.Result == nil || !last.Result.Interrupted {
 		t.Errorf("last run = %+v, want the interrupted produce-8p with its partial result", last)
 	}
-	if len(d.runs) != 5 {
-		t.Errorf("%d runs, want 5: nothing is started after the interrupt", len(d.runs))
+	if len(d.runs) != 7 {
+		t.Errorf("%d runs, want 7: nothing is started after the interrupt", len(d.runs))
 	}
 	f.assertNoneLeft(t, 3)
 }

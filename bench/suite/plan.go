@@ -29,7 +29,7 @@ func (s step) String() string {
 // of its own, which also keeps kfake (which holds every record in RAM)
 // from carrying gigabytes from one workload into the next.
 var sessions = [][]string{
-	{report.Produce1P, report.Consume1P},
+	{report.Produce1P, report.Consume1P, report.ConsumeRaw1P},
 	{report.Produce8P},
 	{report.Latency1P},
 }
@@ -37,7 +37,7 @@ var sessions = [][]string{
 // dependsOn names the workload that must have succeeded earlier in the
 // same session, or "".
 func dependsOn(workload string) string {
-	if workload == report.Consume1P {
+	if workload == report.Consume1P || workload == report.ConsumeRaw1P {
 		return report.Produce1P
 	}
 	return ""

@@ -30,6 +30,7 @@ const (
 // workloadSpec is how one report workload maps onto `runnel bench`.
 type workloadSpec struct {
 	kind       string // produce or consume
+	raw        bool   // consume --raw
 	topic      string
 	partitions int
 	records    int64
@@ -44,6 +45,8 @@ func (c config) spec(id string) workloadSpec {
 	case report.Consume1P:
 		// Reads back what produce-1p wrote to the same broker.
 		return workloadSpec{kind: "consume", topic: "bench-1p", partitions: 1, records: c.records}
+	case report.ConsumeRaw1P:
+		return workloadSpec{kind: "consume", topic: "bench-1p", partitions: 1, records: c.records, raw: true}
 	case report.Produce8P:
 		return workloadSpec{kind: "produce", topic: "bench-8p", partitions: 8, records: c.records, linger: linger}
 	case report.Latency1P:
@@ -64,6 +67,9 @@ func benchArgs(s workloadSpec, b *broker, profile string) []string {
 	if s.kind == "produce" { // consume takes none of the producer's settings
 		args = append(args, "--record-size", strconv.Itoa(recordSize), "--acks", acks, "--linger", s.linger,
 			"--batch-bytes", strconv.Itoa(batchBytes), "--compression", compression)
+	}
+	if s.raw {
+		args = append(args, "--raw")
 	}
 	if s.rate > 0 {
 		args = append(args, "--rate", strconv.FormatFloat(s.rate, 'f', -1, 64))

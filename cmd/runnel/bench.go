@@ -129,6 +129,10 @@ func parseBenchFlags(w bench.Workload, args []string, stdout io.Writer) (*benchO
 	if w != bench.Produce {
 		f.IntVar(&c.Consumers, "consumers", c.Consumers, "run `N` consumers, which split the partitions between them")
 	}
+	if w == bench.Consume {
+		f.BoolVar(&c.Raw, "raw", false, "read with plain Fetch requests, counting records from batch headers without\n"+
+			"decoding them: what the broker and network deliver, not the client's decoding")
+	}
 	f.IntVar(&c.BrokerPID, "broker-pid", 0, "read the broker's CPU time and memory from /proc/`PID` (a broker on this machine)")
 	f.StringVar(&c.AdminURL, "admin", "", "read the broker's CPU time and memory from its admin listener at `URL`,\ne.g. http://127.0.0.1:9644")
 	f.StringVar(&c.ProfileFile, "profile", "", "write the broker's CPU profile of the run to `FILE` (needs --admin)")

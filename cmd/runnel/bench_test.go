@@ -108,6 +108,17 @@ func TestBenchAgainstBroker(t *testing.T) {
 		t.Errorf("consume --records 1500: %+v", res)
 	}
 
+	// --raw counts the same records from batch headers; its bytes are
+	// whole batches, so more than the keys and values.
+	res = runBenchJSON(t, addr, "consume", "-t", "bt", "--consumers", "2", "--raw")
+	if res.Records != 3000 || res.Errors != 0 || !res.Raw || res.Bytes <= 2000*100+1000*18 {
+		t.Errorf("consume --raw: %+v", res)
+	}
+	res = runBenchJSON(t, addr, "consume", "-t", "bt", "--records", "1500", "--raw")
+	if res.Records != 1500 || res.Errors != 0 {
+		t.Errorf("consume --raw --records 1500: %+v", res)
+	}
+
 	// e2e reads back what it sends, not what the topic held before.
 	res = runBenchJSON(t, addr, "e2e", "-t", "bt", "--partitions", "2", "--records", "1000", "--record-size", "64",
 		"--consumers", "2", "--linger", "1ms")
