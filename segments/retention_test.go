@@ -115,14 +115,7 @@ func TestReadRangesMatchAppendRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []byte
-		for _, r := range rs {
-			b := make([]byte, r.Len)
-			if _, err := r.File.ReadAt(b, r.Pos); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, b...)
-		}
+		got := rangeBytes(t, rs)
 		release()
 		if string(got) != string(want) {
 			t.Fatalf("read %d max %d: ranges give %d bytes, AppendRead %d", off, max, len(got), len(want))
@@ -160,19 +153,26 @@ func TestReadRangesBeforeMatchesTrim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []byte
-		for _, r := range rs {
-			b := make([]byte, r.Len)
-			if _, err := r.File.ReadAt(b, r.Pos); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, b...)
-		}
+		got := rangeBytes(t, rs)
 		release()
 		if !bytes.Equal(got, want) {
 			t.Fatalf("read %d before %d max %d: ranges give %d bytes, want %d", off, end, max, len(got), len(want))
 		}
 	}
+}
+
+// rangeBytes reads what a list of file ranges holds.
+func rangeBytes(t *testing.T, rs []FileRange) []byte {
+	t.Helper()
+	var got []byte
+	for _, r := range rs {
+		b := make([]byte, r.Len)
+		if _, err := r.File.ReadAt(b, r.Pos); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b...)
+	}
+	return got
 }
 
 func TestReadRangesAllocs(t *testing.T) {
