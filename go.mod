@@ -35,3 +35,5 @@ require (
 )
 
 tool honnef.co/go/tools/cmd/staticcheck
+
+replace github.com/twmb/franz-go/pkg/kmsg => ./third_party/kmsg

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"os"
+	"runtime/debug"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -76,6 +78,7 @@ func FuzzServeRequest(f *testing.F) {
 	for _, s := range seedRequests() {
 		f.Add(s)
 	}
+	keepCrashOutput(f)
 	b := openTestBroker(f, testConfig(f.TempDir()))
 	f.Cleanup(func() { b.Close(context.Background()) })
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -152,4 +155,23 @@ func FuzzValidateProduceBatch(f *testing.F) {
 			t.Fatalf("accepted an uncompressed batch with %d records and last delta %d", h.RecordCount, h.LastOffsetDelta)
 		}
 	})
+}
+
+// keepCrashOutput sends the crash report of a fuzz worker process to the
+// file named by RUNNEL_FUZZ_CRASH_OUT. go test discards a worker's
+// output, so without it a worker that dies (a panic on another goroutine,
+// an input running past the fuzzer's 10 s limit) says only "exit status 2".
+func keepCrashOutput(f *testing.F) {
+	p := os.Getenv("RUNNEL_FUZZ_CRASH_OUT")
+	if p == "" {
+		return
+	}
+	out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := debug.SetCrashOutput(out, debug.CrashOptions{}); err != nil {
+		f.Fatal(err)
+	}
+	_ = out.Close() // SetCrashOutput keeps its own descriptor
 }
