@@ -24,7 +24,11 @@ FUZZ_TARGETS := \
 	./segments/compact:FuzzReadRecords \
 	./segments/compact:FuzzFilterBatch
 
-.PHONY: all build run test lint unit fuzz-smoke fuzz bench-compile bench-micro bench clean
+# Modules of their own inside the repository (example plugins): tested
+# with the main module, since they build against its sdk.
+MODULES   := plugins/examples/rackaware
+
+.PHONY: all build run test lint unit fuzz-smoke fuzz bench-compile bench-micro bench clean generate check-generate
 
 all: build
 
@@ -35,16 +39,44 @@ build:
 run: build
 	./$(BIN) serve
 
-test: lint unit fuzz-smoke bench-compile
+test: lint check-generate unit fuzz-smoke bench-compile
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	@sc=$$($(GO) tool -n staticcheck); for m in $(MODULES); do \
+		echo "vet, staticcheck $$m"; \
+		(cd $$m && $(GO) vet ./... && $$sc ./...) || exit 1; \
+	done
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@for m in $(MODULES); do \
+		echo "test $$m"; \
+		(cd $$m && $(GO) test -race -count=1 -timeout 10m ./...) || exit 1; \
+	done
+
+# The plugin wire protocol: protoc from apt (protobuf-compiler), its Go
+# generators pinned as tools in go.mod. The generated code is committed.
+PROTOS := sdk/internal/pb/plugin.proto
+
+generate:
+	@command -v protoc >/dev/null 2>&1 || { echo "make generate: protoc is missing (apt-get install protobuf-compiler)" >&2; exit 1; }
+	$(GO) build -o bin/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	protoc --plugin=protoc-gen-go=bin/protoc-gen-go --plugin=protoc-gen-go-grpc=bin/protoc-gen-go-grpc \
+		--go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative $(PROTOS)
+
+# Fails when the committed generated code is not what make generate
+# writes. Without protoc (a developer machine) it says so and passes; CI
+# installs protoc, so there it always checks.
+check-generate:
+	@if ! command -v protoc >/dev/null 2>&1; then \
+		echo "check-generate: protoc is missing; not checking the generated code"; exit 0; fi; \
+	$(MAKE) --no-print-directory generate && \
+	git diff --exit-code -- sdk/internal/pb || { echo "generated code is stale: run make generate and commit it" >&2; exit 1; }
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \

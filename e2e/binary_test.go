@@ -56,8 +56,16 @@ func freePort(t *testing.T) int {
 type serveProcess struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *bytes.Buffer // read it with log() while the process runs
+	errw   *lockedWriter
 	done   chan error
+}
+
+// log returns what the process wrote to stderr so far.
+func (p *serveProcess) log() string {
+	p.errw.mu.Lock()
+	defer p.errw.mu.Unlock()
+	return p.stderr.String()
 }
 
 func startServe(t *testing.T, dir string, port int, env ...string) *serveProcess {
@@ -67,7 +75,8 @@ func startServe(t *testing.T, dir string, port int, env ...string) *serveProcess
 	cmd.Env = append(os.Environ(), "RUNNEL_LISTENERS=PLAINTEXT://"+addr)
 	cmd.Env = append(cmd.Env, env...)
 	p := &serveProcess{cmd: cmd, addr: addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = &lockedWriter{w: p.stderr}
+	p.errw = &lockedWriter{w: p.stderr}
+	cmd.Stderr = p.errw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +99,7 @@ func startServe(t *testing.T, dir string, port int, env ...string) *serveProcess
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("runnel serve did not listen on %s\n%s", addr, p.stderr.String())
+	t.Fatalf("runnel serve did not listen on %s\n%s", addr, p.log())
 	return nil
 }
 
@@ -101,7 +110,7 @@ func (p *serveProcess) stop(t *testing.T, sig syscall.Signal) error {
 	case err := <-p.done:
 		return err
 	case <-time.After(30 * time.Second):
-		t.Fatalf("runnel serve did not exit after %v\n%s", sig, p.stderr.String())
+		t.Fatalf("runnel serve did not exit after %v\n%s", sig, p.log())
 		return nil
 	}
 }

@@ -30,6 +30,20 @@ type Options struct {
 	// leaves KIP-848 off: ConsumerGroupHeartbeat answers
 	// UNSUPPORTED_VERSION and clients fall back to the classic protocol.
 	Assignors []sdk.Assignor
+	// Consensus stores the metadata log (topics, configs, producer id
+	// blocks), opened on <first log dir>/__runnel_metadata. nil means the
+	// single-node local log (segments/metalog, what consensus.local
+	// resolves to). The broker owns it from New on and closes it.
+	Consensus sdk.Consensus
+	// Replicator decides each partition's committed offset (the high
+	// watermark) from the offset its log is durable up to. nil means
+	// every durable record is committed, as replication.none does,
+	// without an interface call.
+	Replicator sdk.Replicator
+	// AdminEndpoints are extra GET endpoints of the admin listener, by
+	// path, each answering what its function returns as JSON (runnel
+	// serve adds /plugins).
+	AdminEndpoints map[string]func() any
 }
 
 // Broker is one Runnel broker: its metadata image, its partitions and,
@@ -51,6 +65,10 @@ type Broker struct {
 	clusterID string
 	pids      producerIDs
 	dirLoad   map[string]int // partitions per log dir, to place new ones
+
+	repl sdk.Replicator // Options.Replicator; nil is replication.none
+
+	adminEndpoints map[string]func() any // Options.AdminEndpoints
 
 	// mu guards topics and topicsByID. Topic and partition objects are
 	// immutable once published here, except where their own fields say.
@@ -93,12 +111,14 @@ func New(opts Options) (*Broker, error) {
 		logger = slog.Default()
 	}
 	b := &Broker{
-		cfg:        cfg,
-		log:        logger,
-		closing:    make(chan struct{}),
-		topics:     make(map[string]*topic),
-		topicsByID: make(map[[16]byte]*topic),
-		dirLoad:    make(map[string]int),
+		cfg:            cfg,
+		log:            logger,
+		closing:        make(chan struct{}),
+		topics:         make(map[string]*topic),
+		topicsByID:     make(map[[16]byte]*topic),
+		dirLoad:        make(map[string]int),
+		repl:           opts.Replicator,
+		adminEndpoints: opts.AdminEndpoints,
 	}
 	for _, a := range apiTable() {
 		for int(a.key) >= len(b.apis) {
@@ -116,7 +136,7 @@ func New(opts Options) (*Broker, error) {
 		}
 		b.dirs[path] = d
 	}
-	if err := b.loadMetadata(); err != nil {
+	if err := b.loadMetadata(opts.Consensus); err != nil {
 		_ = b.closeDirs()
 		return nil, err
 	}
@@ -141,6 +161,9 @@ func (b *Broker) Start() error {
 		adm, err := admin.Listen(a, b.adminCounters, b.log)
 		if err != nil {
 			return err
+		}
+		for path, f := range b.adminEndpoints {
+			adm.HandleJSON(path, f)
 		}
 		b.admin.Store(adm)
 		b.log.Info("admin listener (/metrics, /stats, /debug/pprof)", "addr", adm.Addr().String())
@@ -227,6 +250,9 @@ func (b *Broker) Close(ctx context.Context) error {
 			}
 		}
 		b.mu.Unlock()
+		// Requests are answered or abandoned by now; an append still
+		// waiting in the Consensus holds metaMu, so cancel it first.
+		b.meta.abort()
 		b.metaMu.Lock()
 		if err := b.meta.close(); err != nil {
 			errs = append(errs, err)

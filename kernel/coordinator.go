@@ -1,9 +1,11 @@
 package kernel
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +106,16 @@ func newCoordinator(b *Broker, assignors []sdk.Assignor, clk clock) *coordinator
 // creates the topic on first use by a group, not before: a broker that
 // never sees a group has no such topic.
 func (c *coordinator) start() error {
+	for _, pin := range c.cfg.Plugins.AssignorGroups {
+		if c.assignor(pin.Assignor) == nil {
+			names := make([]string, 0, len(c.assignors))
+			for _, a := range c.assignors {
+				names = append(names, a.Name())
+			}
+			return fmt.Errorf("plugin.assignor.groups: group %s is pinned to assignor %q, which the broker does not have (it has: %s)",
+				pin.Group, pin.Assignor, strings.Join(names, ", "))
+		}
+	}
 	if t := c.b.topicByName(offsetsTopicName); t != nil {
 		c.topic.Store(t)
 		if err := c.load(t); err != nil {

@@ -21,9 +21,12 @@
 //
 // State. The metadata image (topics, topic ids, partition counts, topic
 // configs, the cluster id and producer id blocks) lives in memory and is
-// persisted in a local metadata log (metalog.go) that is replayed at
-// start. Each partition owns a segments.Log and the idempotent-producer
-// state for it (partition.go, producers.go).
+// persisted through an sdk.Consensus (metalog.go encodes the records;
+// the single-node store is segments/metalog) and replayed at start. The
+// committed offset of a partition comes from an sdk.Replicator
+// (durability.go; none means durable is committed). Each partition owns
+// a segments.Log and the idempotent-producer state for it (partition.go,
+// producers.go).
 //
 // Durability (durability.go): by default a produce is acknowledged once
 // fsync'd, group-committed per partition, and the high watermark is the

@@ -24,6 +24,25 @@ import (
 // from the page cache and the high watermark is the log end; a sync round
 // starts once flush.messages records are unflushed, or when flush.ms has
 // passed since the last one (see flushLoop).
+//
+// Commit. Which durable records count as committed (visible to consumers,
+// acknowledged to acks=all producers) is the sdk.Replicator's decision:
+// the kernel calls LeaderDurable with the offset the log is durable up to
+// (by the topic's policy: fsync'd, or in the relaxed mode appended) and
+// publishes the answer as the high watermark (commit). It calls it when
+// the partition opens, after every sync round (once per flush, shared by
+// all the produce requests the round covers), after every appended batch
+// in the relaxed mode (once per partition per produce request), and once
+// more for an acks=all request whose batch the last answer left out;
+// never per record. Without a Replicator (replication.none) the committed
+// offset is the durable one and no call is made.
+//
+// acks=1 is answered once the batch is durable on the leader. acks=all is
+// answered at the same moment, with NOT_ENOUGH_REPLICAS_AFTER_APPEND when
+// the replicator has not committed the batch by then: the seam has no way
+// to tell the kernel of a later commit, so waiting could be forever. The
+// batch is in the log; an idempotent producer's retry is deduplicated and
+// asks the replicator again.
 
 // errPartitionOffline is returned to waiters once a partition's fsync has
 // failed: its durable state is unknown, so it takes no more writes.
@@ -70,6 +89,9 @@ func (p *partition) syncRounds() {
 			p.endRound()
 			return
 		}
+		// Commit before publishing durable: a waiter that sees durable
+		// reach its end then sees this round's committed offset too.
+		p.commit(end)
 		p.durable.Store(end)
 		p.lastSync.Store(time.Now().UnixNano())
 		p.endRound()
@@ -112,32 +134,62 @@ func (p *partition) waitDurable(end int64) error {
 	}
 }
 
-// afterAppend applies the flush policy once a batch is in the log.
+// afterAppend applies the flush policy once a batch is in the log: in the
+// default mode it asks for a sync round; in the relaxed mode the appended
+// batch is as durable as the topic asks, so it is offered for commit at
+// once.
+// REQUIRES: p.mu held.
 func (p *partition) afterAppend() {
 	cfg := p.topic.config()
-	if cfg.Durable() || p.log.EndOffset()-p.durable.Load() >= cfg.FlushMessages {
+	if cfg.Durable() {
+		p.requestSync()
+		return
+	}
+	end := p.log.EndOffset()
+	p.commit(end)
+	if end-p.durable.Load() >= cfg.FlushMessages {
 		p.requestSync()
 	}
 }
 
-// highWatermark is the offset below which records are visible to
-// consumers: the durable offset, or the log end in the relaxed mode. It
-// never moves backwards, even when a config change switches modes.
-func (p *partition) highWatermark() int64 {
-	hw := p.durable.Load()
-	if !p.topic.config().Durable() {
-		hw = p.log.EndOffset()
+// commit tells the replicator that the log is durable up to end and
+// publishes the committed offset it answers as the high watermark, which
+// never moves backwards (not even when a config change switches modes or
+// a replicator answers less than before).
+func (p *partition) commit(end int64) {
+	c := end
+	if p.repl != nil {
+		p.commitMu.Lock()
+		p.told = max(p.told, end)
+		c = min(p.repl.LeaderDurable(p.tp, p.told), p.told)
+		p.commitMu.Unlock()
 	}
 	for {
-		seen := p.hwm.Load()
-		if hw <= seen {
-			return seen
-		}
-		if p.hwm.CompareAndSwap(seen, hw) {
-			return hw
+		seen := p.committed.Load()
+		if c <= seen || p.committed.CompareAndSwap(seen, c) {
+			return
 		}
 	}
 }
+
+// committedTo reports whether every offset below end is committed. When
+// the last answer fell short it asks the replicator once more, with what
+// is durable now: records may have been replicated since (a retried
+// produce relies on this).
+func (p *partition) committedTo(end int64) bool {
+	if p.committed.Load() >= end {
+		return true
+	}
+	if p.repl == nil {
+		return false
+	}
+	p.commit(p.durable.Load())
+	return p.committed.Load() >= end
+}
+
+// highWatermark is the offset below which records are visible to
+// consumers: the committed offset.
+func (p *partition) highWatermark() int64 { return p.committed.Load() }
 
 // flushInterval is how often flushLoop looks for partitions whose
 // flush.ms has passed.

@@ -3,6 +3,7 @@ package kernel
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -487,6 +488,13 @@ func (g *group) consumerHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, re *r
 	if cg.groupEpoch > cg.assignmentEpoch {
 		if err := g.computeTarget(); err != nil {
 			g.c.log.Error("server-side assignment failed", "group", g.id, "assignor", cg.assignorName, "error", err)
+			if errors.Is(err, sdk.ErrUnavailable) {
+				// The assignor's plugin process is down or restarting:
+				// members keep what they own and retry, as they do
+				// while a coordinator moves (Kafka answers storage
+				// trouble of the coordinator the same way).
+				return consumerError(kerr.CoordinatorNotAvailable, "assignor unavailable: "+err.Error())
+			}
 			return consumerError(kerr.UnknownServerError, "assignment failed: "+err.Error())
 		}
 	}
@@ -690,10 +698,18 @@ func (g *group) computeTarget() error {
 	return nil
 }
 
-// pickAssignor returns the assignor most members ask for (ties to the
-// broker's order), or the broker's first.
+// pickAssignor returns the assignor plugin.assignor.groups pins the group
+// to, else the one most members ask for (ties to the broker's order), else
+// the broker's first.
 // REQUIRES: g.mu held.
 func (g *group) pickAssignor() sdk.Assignor {
+	for _, pin := range g.c.cfg.Plugins.AssignorGroups {
+		if pin.Matches(g.id) {
+			if a := g.c.assignor(pin.Assignor); a != nil {
+				return a
+			}
+		}
+	}
 	votes := map[string]int{}
 	for _, m := range g.consumer.members {
 		if m.serverAssignor != "" {

@@ -1,38 +1,40 @@
 package kernel
 
 import (
-	"bufio"
-	"encoding/binary"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
+
+	"github.com/runnel-dev/runnel/sdk"
+	"github.com/runnel-dev/runnel/segments/metalog"
 )
 
-// The metadata log is the single-node store of cluster metadata: an
-// append-only file of records, each framed as
+// The metadata log holds every change to the cluster metadata (the
+// cluster id, topics, their configs, producer id blocks) as one entry of
+// an sdk.Consensus, replayed in order at start to rebuild the image.
+// This file is the kernel's side of it: an entry is one metaRecord,
+// encoded as JSON. Storing, ordering and compacting entries is the
+// Consensus's; without one configured (Options.Consensus) the kernel uses
+// segments/metalog, the store behind the consensus.local builtin, in
+// <first log dir>/__runnel_metadata. Its file format (framing, format
+// header, torn-tail recovery) is described in that package; the bytes on
+// disk are the ones the kernel wrote itself before the store was split
+// out, so existing data dirs open unchanged.
 //
-//	length uint32 | crc32c(payload) uint32 | payload (JSON, length bytes)
-//
-// replayed in order at start. A torn or corrupt tail (a crash mid-write)
-// is truncated at the last whole record and logged. When the file holds
-// many more records than the live image needs, it is rewritten from a
-// snapshot of the image (write a temporary file, fsync, rename).
-//
-// metaFormatVersion is written as the first record of every file; a
-// later format bumps it and reads the old one.
+// A record of a type this kernel does not know is skipped with a
+// warning, so a record type can be added without a format bump.
+
+const metaDirName = "__runnel_metadata"
+
+// metaFormatVersion is the highest format_version a "format" record may
+// carry. The local store consumes its own format header; one that reaches
+// the kernel (from a store that keeps it as an entry) is checked here.
 const metaFormatVersion = 1
 
-const (
-	metaDirName  = "__runnel_metadata"
-	metaFileName = "metadata.log"
-	maxMetaRec   = 64 << 20
-)
-
+// castagnoli is the CRC-32C table of the Kafka batch checksum.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // metaRecord is one entry of the metadata log.
@@ -64,189 +66,114 @@ const (
 	recProducerIDs  = "producer_ids"
 )
 
-type metaLog struct {
-	path    string
-	f       *os.File
-	records int // records in the file, for deciding when to rewrite
-	log     *slog.Logger
+func encodeMetaRecord(rec metaRecord) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("metadata log: encode %s record: %w", rec.Type, err)
+	}
+	return b, nil
 }
 
-// openMetaLog opens (creating) the metadata log in dir and replays every
-// record through apply.
-func openMetaLog(dir string, logger *slog.Logger, apply func(metaRecord) error) (*metaLog, error) {
-	mdir := filepath.Join(dir, metaDirName)
-	if err := os.MkdirAll(mdir, 0o755); err != nil {
-		return nil, fmt.Errorf("metadata log: %w", err)
+// decodeMetaRecord parses one entry. An entry that is not a record is an
+// error, not a skip: its CRC was good, so it is a bug or a foreign
+// writer, and guessing past it could drop a topic.
+func decodeMetaRecord(entry []byte) (metaRecord, error) {
+	var rec metaRecord
+	if err := json.Unmarshal(entry, &rec); err != nil {
+		return rec, fmt.Errorf("undecodable metadata record: %w", err)
 	}
-	path := filepath.Join(mdir, metaFileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("metadata log: %w", err)
+	if rec.Type == recFormat && rec.FormatVersion > metaFormatVersion {
+		return rec, fmt.Errorf("metadata log has format version %d; this runnel reads up to %d",
+			rec.FormatVersion, metaFormatVersion)
 	}
-	m := &metaLog{path: path, f: f, log: logger}
-	valid, err := m.replay(apply)
-	if err != nil {
-		f.Close()
-		return nil, err
+	return rec, nil
+}
+
+// metaLog writes metadata records through the Consensus. Its methods are
+// called under Broker.metaMu (or before the broker is published).
+type metaLog struct {
+	c   sdk.Consensus
+	log *slog.Logger
+	// ctx is canceled when Close has answered what requests it could,
+	// so an append still waiting on other brokers (a replicated
+	// Consensus) does not hold up the rest of Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// records counts the entries replayed or appended since the log was
+	// opened or last compacted: the log's length as the kernel knows it.
+	records int
+}
+
+// openMetaLog opens c (metalog's local store when nil) on the metadata
+// directory of dataDir and replays every record through apply.
+func openMetaLog(c sdk.Consensus, dataDir string, logger *slog.Logger, apply func(metaRecord) error) (*metaLog, error) {
+	if c == nil {
+		c = metalog.New(logger)
 	}
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("metadata log: %w", err)
-	}
-	if end > valid {
-		logger.Warn("metadata log: truncating torn tail", "file", path, "bytes_dropped", end-valid)
-		if err := f.Truncate(valid); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("metadata log: truncate: %w", err)
+	m := &metaLog{c: c, log: logger}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	err := c.Open(filepath.Join(dataDir, metaDirName), func(entry []byte) error {
+		rec, err := decodeMetaRecord(entry)
+		if err != nil {
+			return err
 		}
-		if _, err := f.Seek(valid, io.SeekStart); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("metadata log: %w", err)
-		}
-	}
-	if m.records == 0 {
-		if err := m.append(metaRecord{Type: recFormat, FormatVersion: metaFormatVersion}); err != nil {
-			f.Close()
-			return nil, err
-		}
+		m.records++
+		return apply(rec)
+	})
+	if err != nil {
+		m.cancel()
+		return nil, fmt.Errorf("open metadata store: %w", err)
 	}
 	return m, nil
 }
 
-// replay applies every whole record and returns the byte length of the
-// valid prefix.
-func (m *metaLog) replay(apply func(metaRecord) error) (int64, error) {
-	r := bufio.NewReader(m.f)
-	var pos int64
-	var hdr [8]byte
-	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return pos, nil // clean end or torn header
-		}
-		n := binary.BigEndian.Uint32(hdr[:4])
-		sum := binary.BigEndian.Uint32(hdr[4:])
-		if n > maxMetaRec {
-			return pos, nil
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(r, payload); err != nil {
-			return pos, nil
-		}
-		if crc32.Checksum(payload, castagnoli) != sum {
-			return pos, nil
-		}
-		var rec metaRecord
-		if err := json.Unmarshal(payload, &rec); err != nil {
-			return pos, nil
-		}
-		if rec.Type == recFormat && rec.FormatVersion > metaFormatVersion {
-			return 0, fmt.Errorf("metadata log %s has format version %d; this runnel reads up to %d",
-				m.path, rec.FormatVersion, metaFormatVersion)
-		}
-		if err := apply(rec); err != nil {
-			return 0, fmt.Errorf("metadata log %s at byte %d: %w", m.path, pos, err)
-		}
-		m.records++
-		pos += 8 + int64(n)
-	}
-}
-
-func encodeMetaRecord(dst []byte, rec metaRecord) ([]byte, error) {
-	payload, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(payload, castagnoli))
-	return append(dst, payload...), nil
-}
-
-// append writes one record and syncs it; metadata changes are rare and
-// must survive a crash once acknowledged.
+// append commits one record: once it returns nil the record survives a
+// crash.
 func (m *metaLog) append(rec metaRecord) error {
-	buf, err := encodeMetaRecord(nil, rec)
+	entry, err := encodeMetaRecord(rec)
 	if err != nil {
-		return fmt.Errorf("metadata log: encode: %w", err)
+		return err
 	}
-	if _, err := m.f.Write(buf); err != nil {
-		return fmt.Errorf("metadata log: write: %w", err)
-	}
-	if err := m.f.Sync(); err != nil {
-		return fmt.Errorf("metadata log: sync: %w", err)
+	if err := m.c.Append(m.ctx, entry); err != nil {
+		return fmt.Errorf("metadata log: %w", err)
 	}
 	m.records++
 	return nil
 }
 
-// needsRewrite reports whether the file holds enough dead records that
-// rewriting it from the live image is worth it.
-func (m *metaLog) needsRewrite(live int) bool {
-	return m.records > 2*live+64
-}
-
-// rewrite replaces the file with one holding exactly recs (after the
-// format record), atomically.
-func (m *metaLog) rewrite(recs []metaRecord) error {
-	tmp := m.path + ".tmp"
-	buf, err := encodeMetaRecord(nil, metaRecord{Type: recFormat, FormatVersion: metaFormatVersion})
-	if err != nil {
-		return err
+// maybeCompact replaces the log by snapshot() when the Consensus can
+// compact (sdk.Compactor) and says it holds enough dead records for that
+// to be worth it. live is the number of records snapshot would return,
+// estimated without taking the snapshot.
+func (m *metaLog) maybeCompact(live int, snapshot func() []metaRecord) error {
+	cp, ok := m.c.(sdk.Compactor)
+	if !ok || !cp.NeedsCompaction(live) {
+		return nil
 	}
-	for _, r := range recs {
-		if buf, err = encodeMetaRecord(buf, r); err != nil {
+	recs := snapshot()
+	entries := make([][]byte, len(recs))
+	for i, r := range recs {
+		e, err := encodeMetaRecord(r)
+		if err != nil {
 			return err
 		}
+		entries[i] = e
 	}
-	if err := writeFileSync(tmp, buf); err != nil {
-		return fmt.Errorf("metadata log: rewrite: %w", err)
+	if err := cp.Compact(entries); err != nil {
+		return fmt.Errorf("metadata log: compact: %w", err)
 	}
-	if err := os.Rename(tmp, m.path); err != nil {
-		return fmt.Errorf("metadata log: rewrite: %w", err)
-	}
-	if err := syncDir(filepath.Dir(m.path)); err != nil {
-		return fmt.Errorf("metadata log: rewrite: %w", err)
-	}
-	f, err := os.OpenFile(m.path, os.O_RDWR|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("metadata log: reopen: %w", err)
-	}
-	m.f.Close()
-	m.f = f
-	m.records = len(recs) + 1
+	m.log.Debug("metadata log compacted", "records_before", m.records, "records_after", len(entries))
+	m.records = len(entries)
 	return nil
 }
 
+// abort cancels appends in flight; the broker is closing.
+func (m *metaLog) abort() { m.cancel() }
+
 func (m *metaLog) close() error {
-	if m.f == nil {
-		return errors.New("metadata log already closed")
+	m.cancel()
+	if err := m.c.Close(); err != nil {
+		return fmt.Errorf("metadata log: %w", err)
 	}
-	err := m.f.Close()
-	m.f = nil
-	return err
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }

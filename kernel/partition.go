@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/runnel-dev/runnel/sdk"
 	"github.com/runnel-dev/runnel/segments"
 )
 
@@ -45,17 +46,28 @@ type partition struct {
 	durable  atomic.Int64                  // offsets below are fsync'd
 	synced   atomic.Pointer[chan struct{}] // closed at the end of each sync round
 	lastSync atomic.Int64                  // unix nanos of the last completed round
-	hwm      atomic.Int64                  // highest high watermark reported
 	logger   *slog.Logger
+
+	// Commit (durability.go): committed is the high watermark, what the
+	// replicator last answered; it never moves backwards. repl nil is
+	// replication.none, inlined. commitMu serializes the calls to repl
+	// for this partition and guards told, the highest end given to it.
+	committed atomic.Int64
+	repl      sdk.Replicator
+	tp        sdk.TopicPartition
+	commitMu  sync.Mutex
+	told      int64
 }
 
 // openPartition opens the partition's log in its log dir, rebuilding the
 // idempotent-producer state. A log that cannot be opened leaves the
-// partition offline (the error is returned with the partition).
-func openPartition(t *topic, index int32, d *segments.Dir, logger *slog.Logger) (*partition, error) {
+// partition offline (the error is returned with the partition). repl
+// decides its committed offset (nil: everything durable is).
+func openPartition(t *topic, index int32, d *segments.Dir, repl sdk.Replicator, logger *slog.Logger) (*partition, error) {
 	name := partitionDirName(t.name, int(index))
 	p := &partition{topic: t, index: index, dir: filepath.Join(d.Path(), name),
-		producers: make(map[int64]*producerState), logger: logger}
+		producers: make(map[int64]*producerState), logger: logger,
+		repl: repl, tp: sdk.TopicPartition{Topic: t.name, Partition: index}}
 	ch := make(chan struct{})
 	p.notify.Store(&ch)
 	round := make(chan struct{})
@@ -89,9 +101,11 @@ func openPartition(t *topic, index int32, d *segments.Dir, logger *slog.Logger) 
 		return p, err
 	}
 	// What recovery found is in the files: count it durable, and sync it
-	// once in case a crash left some of it only in the page cache.
+	// once in case a crash left some of it only in the page cache. The
+	// replicator, told of it as the partition's leader starts, decides
+	// how much of it is committed.
 	p.durable.Store(l.EndOffset())
-	p.hwm.Store(l.EndOffset())
+	p.commit(l.EndOffset())
 	p.lastSync.Store(time.Now().UnixNano())
 	if l.EndOffset() > l.RecoveryPoint() {
 		go func() { _ = l.Sync() }()
@@ -175,8 +189,8 @@ func (p *partition) appendBatch(batch []byte, h segments.BatchHeader) (int64, *k
 		}
 		ps.record(h, base)
 	}
-	p.wake()
 	p.afterAppend()
+	p.wake() // after afterAppend, so a woken fetch sees a relaxed-mode commit
 	return base, nil
 }
 

@@ -29,7 +29,9 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 	case req.TransactionID != nil:
 		topLevel = kerr.TransactionalIDAuthorizationFailed.Code
 	}
-	// pending lists the appends whose acknowledgement waits for an fsync.
+	// pending lists the appends whose acknowledgement waits for an fsync
+	// (and, for acks=all, then needs the replicator's commit: see
+	// durability.go).
 	type pendingAck struct {
 		p      *partition
 		end    int64
@@ -55,8 +57,15 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 				p := t.partitions[rp.Partition]
 				var end int64
 				end, perr, msg = b.produceTo(p, req.Version, rp.Records, &sp)
-				if perr == nil && p.topic.config().Durable() {
-					pending = append(pending, pendingAck{p: p, end: end, ti: ti, pi: pi})
+				if perr == nil {
+					switch {
+					case p.topic.config().Durable():
+						pending = append(pending, pendingAck{p: p, end: end, ti: ti, pi: pi})
+					case req.Acks == -1 && !p.committedTo(end):
+						// Relaxed mode: appending made it durable
+						// enough; the replicator did not commit it.
+						perr, sp.BaseOffset = kerr.NotEnoughReplicasAfterAppend, -1
+					}
 				}
 				if perr != nil {
 					sp.ErrorCode = perr.Code
@@ -79,12 +88,16 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 	}
 	return response{later: func() kmsg.Response {
 		for _, w := range pending {
+			sp := &resp.Topics[w.ti].Partitions[w.pi]
 			if err := w.p.waitDurable(w.end); err != nil {
-				sp := &resp.Topics[w.ti].Partitions[w.pi]
 				sp.ErrorCode, sp.BaseOffset = kerr.KafkaStorageError.Code, -1
 				if errors.Is(err, segments.ErrClosed) {
 					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				}
+				continue
+			}
+			if req.Acks == -1 && !w.p.committedTo(w.end) {
+				sp.ErrorCode, sp.BaseOffset = kerr.NotEnoughReplicasAfterAppend.Code, -1
 			}
 		}
 		return resp

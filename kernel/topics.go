@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/runnel-dev/runnel/kernel/config"
+	"github.com/runnel-dev/runnel/sdk"
 	"github.com/runnel-dev/runnel/segments"
 )
 
@@ -90,7 +91,10 @@ func (b *Broker) topicConfig(overrides map[string]string) (config.Topic, error) 
 
 // loadMetadata replays the metadata log into the image and opens every
 // partition it names.
-func (b *Broker) loadMetadata() error {
+//
+// c is the metadata store (nil: the local metadata log). On error the
+// store is closed again.
+func (b *Broker) loadMetadata(c sdk.Consensus) (err error) {
 	type entry struct {
 		rec   topicRecord
 		order int
@@ -99,7 +103,7 @@ func (b *Broker) loadMetadata() error {
 	order := 0
 	apply := func(r metaRecord) error {
 		switch r.Type {
-		case recFormat:
+		case recFormat: // the local store's header, if a store passes it on
 		case recCluster:
 			b.clusterID = r.ClusterID
 		case recProducerIDs:
@@ -128,11 +132,16 @@ func (b *Broker) loadMetadata() error {
 		}
 		return nil
 	}
-	m, err := openMetaLog(b.cfg.LogDirs[0], b.log, apply)
+	m, err := openMetaLog(c, b.cfg.LogDirs[0], b.log, apply)
 	if err != nil {
 		return err
 	}
 	b.meta = m
+	defer func() {
+		if err != nil {
+			_ = m.close()
+		}
+	}()
 	if b.clusterID == "" {
 		b.clusterID = uuidString(newUUID())
 		if err := m.append(metaRecord{Type: recCluster, ClusterID: b.clusterID}); err != nil {
@@ -163,12 +172,7 @@ func (b *Broker) loadMetadata() error {
 		b.topicsByID[t.id] = t
 	}
 	b.removeOrphans()
-	if m.needsRewrite(len(entries) + 2) {
-		if err := m.rewrite(b.snapshotRecords()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.maybeCompact(len(entries)+2, b.snapshotRecords)
 }
 
 // snapshotRecords is the live image as metadata records.
@@ -218,7 +222,7 @@ func (b *Broker) partitionLogDir(topic string, p int) string {
 func (b *Broker) openPartitions(t *topic, n int, tolerateOffline bool) error {
 	for i := 0; i < n; i++ {
 		logDir := b.partitionLogDir(t.name, i)
-		p, err := openPartition(t, int32(i), b.dirs[logDir], b.log)
+		p, err := openPartition(t, int32(i), b.dirs[logDir], b.repl, b.log)
 		if err != nil {
 			if tolerateOffline {
 				b.log.Error("partition offline: its log could not be opened; clients get KAFKA_STORAGE_ERROR",
@@ -396,11 +400,7 @@ func (b *Broker) setTopicConfigs(t *topic, validateOnly bool, edit func(cur map[
 	t.settings.Store(&topicSettings{overrides: overrides, cfg: cfg})
 	b.log.Info("changed topic configs", "topic", t.name, "configs", overrides)
 	b.onTopicConfigChange(t)
-	if b.meta.needsRewrite(len(b.topics) + 2) {
-		if err := b.meta.rewrite(b.snapshotRecords()); err != nil {
-			b.log.Warn("could not rewrite metadata log", "error", err)
-		}
-	}
+	b.compactMetadata()
 	return nil
 }
 
@@ -448,12 +448,20 @@ func (b *Broker) deleteTopic(t *topic) *topicError {
 		}
 	}
 	b.log.Info("deleted topic", "topic", t.name, "id", uuidString(t.id))
-	if b.meta.needsRewrite(len(b.topics) + 2) {
-		if err := b.meta.rewrite(b.snapshotRecords()); err != nil {
-			b.log.Warn("could not rewrite metadata log", "error", err)
-		}
-	}
+	b.compactMetadata()
 	return nil
+}
+
+// compactMetadata compacts the metadata log if the store can and it is
+// due. A failure is logged: the log is still whole, only longer.
+// REQUIRES: b.metaMu held.
+func (b *Broker) compactMetadata() {
+	b.mu.RLock()
+	live := len(b.topics) + 2
+	b.mu.RUnlock()
+	if err := b.meta.maybeCompact(live, b.snapshotRecords); err != nil {
+		b.log.Warn("could not compact the metadata log", "error", err)
+	}
 }
 
 func (b *Broker) isClosing() bool {

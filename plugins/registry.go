@@ -93,6 +93,18 @@ func NewAssignor(name string) (sdk.Assignor, error) {
 	return newAs[sdk.Assignor]("assignor", name)
 }
 
+// NewConsensus returns a new instance of the metadata store registered as
+// "consensus.<name>". name may also be given with its prefix.
+func NewConsensus(name string) (sdk.Consensus, error) {
+	return newAs[sdk.Consensus]("consensus", name)
+}
+
+// NewReplicator returns a new instance of the replicator registered as
+// "replication.<name>". name may also be given with its prefix.
+func NewReplicator(name string) (sdk.Replicator, error) {
+	return newAs[sdk.Replicator]("replication", name)
+}
+
 func newAs[T any](point, name string) (T, error) {
 	var zero T
 	id := name

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/runnel-dev/runnel/bench"
-	"github.com/runnel-dev/runnel/plugins"
+	"github.com/runnel-dev/runnel/sdk/kgoadapter"
 )
 
 var benchDoc = commandDoc{
@@ -91,7 +91,9 @@ record produced has arrived.`,
 type benchOptions struct {
 	cfg  bench.Config
 	json bool
-	part *kgoPartitioner // nil unless --partitioner
+	part *kgoadapter.Partitioner // nil unless --partitioner
+	// closePartitioner stops --partitioner's plugin process, if any.
+	closePartitioner func()
 }
 
 // parseBenchFlags parses the flags of workload w into a checked config.
@@ -118,8 +120,8 @@ func parseBenchFlags(w bench.Workload, args []string, stdout io.Writer) (*benchO
 		f.IntVar(&c.Producers, "producers", c.Producers, "run `N` producers, each with its own connections")
 		f.IntVar(&c.RecordSize, "record-size", c.RecordSize, "`BYTES` of random data in each record's value")
 		f.IntVar(&c.Keys, "keys", c.Keys, "give records keys drawn from `N` distinct values; 0 sends no keys")
-		f.StringVar(&partitioner, "partitioner", "", "`NAME` of the partitioner that places records: "+partitionerNames()+
-			";\nunset, the client's default (murmur2 for keys, sticky without)")
+		f.StringVar(&partitioner, "partitioner", "", "partitioner that places records: a builtin `NAME` ("+partitionerNames()+
+			"), or exec:/path/to/plugin;\nunset, the client's default (murmur2 for keys, sticky without)")
 		f.StringVar(&c.Acks, "acks", c.Acks, "`LEVEL` of acknowledgement to wait for: all, 1 (the leader only) or 0 (none)")
 		f.DurationVar(&c.Linger, "linger", c.Linger, "wait up to `DURATION` for more records before sending a batch")
 		f.IntVar(&batchBytes, "batch-bytes", int(c.BatchBytes), "send batches of up to `BYTES`")
@@ -163,11 +165,12 @@ func parseBenchFlags(w bench.Workload, args []string, stdout io.Writer) (*benchO
 		return nil, f.usageErr("%v", err)
 	}
 	if partitioner != "" {
-		p, err := plugins.NewPartitioner(partitioner)
+		p, closePartitioner, err := openPartitioner(partitioner)
 		if err != nil {
 			return nil, f.usageErr("--partitioner: %v", err)
 		}
-		o.part = newKgoPartitioner(partitioner, p)
+		o.closePartitioner = closePartitioner
+		o.part = kgoadapter.New(partitioner, p)
 		c.Partitioner, c.PartitionerName = o.part, partitioner
 	}
 	return o, nil
@@ -188,6 +191,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o, err := parseBenchFlags(w, args[1:], stdout)
 	if err != nil {
 		return err
+	}
+	if o.closePartitioner != nil {
+		defer o.closePartitioner()
 	}
 	res, err := bench.Run(ctx, o.cfg, stderr)
 	if res.Workload != "" { // something was measured: show it, even on failure

@@ -303,3 +303,47 @@ func (c *clientFlags) withTimeout(ctx context.Context) (context.Context, context
 // bootstrapEnv names the environment variable that sets the client
 // commands' default bootstrap servers.
 const bootstrapEnv = "RUNNEL_BOOTSTRAP"
+
+// subcommand is one subcommand of a command with several (topic, group,
+// plugin).
+type subcommand struct {
+	doc commandDoc
+	run func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+// runSubcommand runs the subcommand of parent that args name, or prints
+// parent's help.
+func runSubcommand(ctx context.Context, parent commandDoc, subs []subcommand, args []string, stdout io.Writer) error {
+	if len(args) == 0 || isHelpArg(args[0]) || args[0] == "help" {
+		printSubcommandHelp(stdout, parent, subs)
+		return nil
+	}
+	names := make([]string, 0, len(subs))
+	for _, sub := range subs {
+		name := strings.TrimPrefix(sub.doc.name, parent.name+" ")
+		if name == args[0] {
+			if err := sub.run(ctx, args[1:], stdout); err != nil {
+				return &cmdError{cmd: sub.doc.name, err: err}
+			}
+			return nil
+		}
+		names = append(names, name)
+	}
+	return &usageError{cmd: parent.name, usage: parent.usage,
+		msg: fmt.Sprintf("unknown subcommand %q (expected %s)", args[0], strings.Join(names, ", "))}
+}
+
+func printSubcommandHelp(w io.Writer, doc commandDoc, subs []subcommand) {
+	var b strings.Builder
+	b.WriteString(doc.detail)
+	fmt.Fprintf(&b, "\n\nUsage:\n  runnel %s\n\nSubcommands:\n", doc.usage)
+	for _, sub := range subs {
+		fmt.Fprintf(&b, "  %-14s %s\n", strings.TrimPrefix(sub.doc.name, doc.name+" "), sub.doc.summary)
+	}
+	b.WriteString("\nExamples:\n")
+	for _, e := range doc.examples {
+		fmt.Fprintf(&b, "  %s\n", e)
+	}
+	fmt.Fprintf(&b, "\nRun 'runnel %s <subcommand> --help' for its flags.\n", doc.name)
+	io.WriteString(w, b.String())
+}

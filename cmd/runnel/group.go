@@ -32,7 +32,7 @@ cluster, Runnel or not.`,
 	},
 }
 
-var groupSubcommands = []topicSubcommand{
+var groupSubcommands = []subcommand{
 	{groupListDoc, runGroupList},
 	{groupDescribeDoc, runGroupDescribe},
 	{groupDeleteDoc, runGroupDelete},
@@ -41,35 +41,7 @@ var groupSubcommands = []topicSubcommand{
 
 // runGroup runs `runnel group ARGS`.
 func runGroup(ctx context.Context, args []string, stdout, _ io.Writer) error {
-	if len(args) == 0 || isHelpArg(args[0]) || args[0] == "help" {
-		printSubcommandHelp(stdout, groupDoc, groupSubcommands)
-		return nil
-	}
-	for _, sub := range groupSubcommands {
-		if sub.doc.name == "group "+args[0] {
-			if err := sub.run(ctx, args[1:], stdout); err != nil {
-				return &cmdError{cmd: sub.doc.name, err: err}
-			}
-			return nil
-		}
-	}
-	return &usageError{cmd: "group", usage: groupDoc.usage,
-		msg: fmt.Sprintf("unknown subcommand %q (expected list, describe, delete or reset-offsets)", args[0])}
-}
-
-func printSubcommandHelp(w io.Writer, doc commandDoc, subs []topicSubcommand) {
-	var b strings.Builder
-	b.WriteString(doc.detail)
-	fmt.Fprintf(&b, "\n\nUsage:\n  runnel %s\n\nSubcommands:\n", doc.usage)
-	for _, sub := range subs {
-		fmt.Fprintf(&b, "  %-14s %s\n", strings.TrimPrefix(sub.doc.name, doc.name+" "), sub.doc.summary)
-	}
-	b.WriteString("\nExamples:\n")
-	for _, e := range doc.examples {
-		fmt.Fprintf(&b, "  %s\n", e)
-	}
-	fmt.Fprintf(&b, "\nRun 'runnel %s <subcommand> --help' for its flags.\n", doc.name)
-	io.WriteString(w, b.String())
+	return runSubcommand(ctx, groupDoc, groupSubcommands, args, stdout)
 }
 
 // parseGroupsCommand parses a subcommand that takes group names.

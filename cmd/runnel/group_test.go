@@ -23,11 +23,13 @@ func startTestBroker(t *testing.T) string {
 	cfg.Listeners = []config.Listener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 0}}
 	cfg.GroupInitialRebalanceDelayMs = 0
 	cfg.OffsetsTopicNumPartitions = 2
-	assignors, err := serverAssignors()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ext, err := openBrokerExtensions(cfg.Plugins, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := kernel.New(kernel.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Assignors: assignors})
+	t.Cleanup(func() { _ = ext.close() })
+	b, err := kernel.New(kernel.Options{Config: cfg, Logger: logger, Assignors: ext.assignors})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,13 @@ var commands = []command{
 		},
 	},
 	{
+		name:    "plugin",
+		summary: "list extension bindings, serve a builtin as a plugin process",
+		run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			return runPlugin(ctx, args, stdout, stderr)
+		},
+	},
+	{
 		name:    "bench",
 		summary: "measure a broker: produce, consume and end-to-end throughput and latency",
 		client:  true,

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/runnel-dev/runnel/plugins"
+	"github.com/runnel-dev/runnel/sdk/kgoadapter"
 )
 
 var produceDoc = commandDoc{
@@ -48,10 +49,12 @@ type produceOptions struct {
 	keyDelim    string
 	headers     []kgo.RecordHeader
 	partitioner string
-	acks        kgo.Acks
-	idempotent  bool
-	linger      time.Duration
-	file        string
+	// closePartitioner stops the partitioner's plugin process, if any.
+	closePartitioner func()
+	acks             kgo.Acks
+	idempotent       bool
+	linger           time.Duration
+	file             string
 }
 
 func parseProduceFlags(args []string, stdout io.Writer) (*produceOptions, error) {
@@ -66,7 +69,7 @@ func parseProduceFlags(args []string, stdout io.Writer) (*produceOptions, error)
 	var headers stringList
 	f.Var(&headers, "header", "add header `key=value` to every record; repeat for more than one")
 	f.alias("header", "H")
-	f.StringVar(&o.partitioner, "partitioner", "murmur2", "`NAME` of the partitioner that places records without -p: "+partitionerNames())
+	f.StringVar(&o.partitioner, "partitioner", "murmur2", "partitioner that places records without -p: a builtin `NAME` ("+partitionerNames()+"), or exec:/path/to/plugin")
 	acks := f.String("acks", "all", "`LEVEL` of acknowledgement to wait for: all, 1 (the leader only) or 0 (none)")
 	f.DurationVar(&o.linger, "linger", 10*time.Millisecond, "how long to wait for more records before sending a batch, as a `DURATION`")
 	f.StringVar(&o.file, "file", "", "read records from `FILE` instead of stdin (- is stdin)")
@@ -181,6 +184,9 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
+	if o.closePartitioner != nil {
+		defer o.closePartitioner()
+	}
 	cl, err := o.client.newClient(kopts...)
 	if err != nil {
 		return err
@@ -205,7 +211,7 @@ func openInput(file string, stdin io.Reader) (io.ReadCloser, error) {
 
 // kgoOptions returns the producer options, and the partitioner adapter
 // when records are partitioned by a plugin (nil with -p).
-func (o *produceOptions) kgoOptions() ([]kgo.Opt, *kgoPartitioner, error) {
+func (o *produceOptions) kgoOptions() ([]kgo.Opt, *kgoadapter.Partitioner, error) {
 	opts := []kgo.Opt{
 		kgo.RequiredAcks(o.acks),
 		kgo.ProducerLinger(o.linger),
@@ -224,11 +230,12 @@ func (o *produceOptions) kgoOptions() ([]kgo.Opt, *kgoPartitioner, error) {
 	if o.partition >= 0 {
 		return append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner())), nil, nil
 	}
-	p, err := plugins.NewPartitioner(o.partitioner)
+	p, closePartitioner, err := openPartitioner(o.partitioner)
 	if err != nil {
 		return nil, nil, err
 	}
-	part := newKgoPartitioner(o.partitioner, p)
+	o.closePartitioner = closePartitioner
+	part := kgoadapter.New(o.partitioner, p)
 	return append(opts, kgo.RecordPartitioner(part)), part, nil
 }
 
@@ -259,7 +266,7 @@ func (r *produceResult) promise(_ *kgo.Record, err error) {
 
 // err summarises the failures, or returns nil if every line read was
 // produced. part may be nil.
-func (r *produceResult) err(part *kgoPartitioner) error {
+func (r *produceResult) err(part *kgoadapter.Partitioner) error {
 	var errs []error
 	if r.readErr != nil {
 		errs = append(errs, fmt.Errorf("reading the input failed after %d lines: %w", r.read, r.readErr))

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/runnel-dev/runnel/sdk/kgoadapter"
 )
 
 func TestParseProduceFlags(t *testing.T) {
@@ -128,7 +130,7 @@ func TestProduceResultErr(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2 of 3 records were not produced; first error: first") {
 		t.Fatalf("err = %v", err)
 	}
-	part := newKgoPartitioner("p", &fakePartitioner{fail: errors.New("bad key")})
+	part := kgoadapter.New("p", &failingPartitioner{fail: errors.New("bad key")})
 	part.ForTopic("t").Partition(&kgo.Record{}, 1)
 	if err := res.err(part); err == nil || !strings.Contains(err.Error(), "bad key") {
 		t.Fatalf("partitioner cause not reported: %v", err)

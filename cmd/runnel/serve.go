@@ -13,8 +13,6 @@ import (
 
 	"github.com/runnel-dev/runnel/kernel"
 	"github.com/runnel-dev/runnel/kernel/config"
-	"github.com/runnel-dev/runnel/plugins"
-	"github.com/runnel-dev/runnel/sdk"
 )
 
 // shutdownGrace bounds how long serve waits for in-flight requests after
@@ -112,11 +110,22 @@ func runServe(args []string) error {
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
-	assignors, err := serverAssignors()
+	ext, err := openBrokerExtensions(cfg.Plugins, logger)
 	if err != nil {
 		return err
 	}
-	b, err := kernel.New(kernel.Options{Config: cfg, Logger: logger, Assignors: assignors})
+	// Deferred calls run on a panic too; a broker killed outright takes
+	// its plugins with it through their parent-death signal.
+	defer func() {
+		if err := ext.close(); err != nil {
+			logger.Warn(err.Error())
+		}
+	}()
+	b, err := kernel.New(kernel.Options{
+		Config: cfg, Logger: logger,
+		Assignors: ext.assignors, Consensus: ext.consensus, Replicator: ext.replicator,
+		AdminEndpoints: map[string]func() any{"/plugins": func() any { return ext.rows(cfg.Plugins) }},
+	})
 	if err != nil {
 		return err
 	}
@@ -147,28 +156,4 @@ func runServe(args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// defaultAssignor is the server-side assignor a KIP-848 group uses when
-// its members name none: uniform, as in Kafka.
-const defaultAssignor = "uniform"
-
-// serverAssignors resolves every registered assignor for the broker's
-// KIP-848 groups, the default first.
-func serverAssignors() ([]sdk.Assignor, error) {
-	names := []string{defaultAssignor}
-	for _, m := range plugins.List("assignor.") {
-		if m.Name() != defaultAssignor {
-			names = append(names, m.Name())
-		}
-	}
-	var out []sdk.Assignor
-	for _, n := range names {
-		a, err := plugins.NewAssignor(n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
 }

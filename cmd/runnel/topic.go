@@ -27,13 +27,7 @@ Works against any Kafka-compatible cluster, Runnel or not.`,
 	},
 }
 
-// topicSubcommand is one of the subcommands of runnel topic.
-type topicSubcommand struct {
-	doc commandDoc
-	run func(ctx context.Context, args []string, stdout io.Writer) error
-}
-
-var topicSubcommands = []topicSubcommand{
+var topicSubcommands = []subcommand{
 	{topicCreateDoc, runTopicCreate},
 	{topicListDoc, runTopicList},
 	{topicDescribeDoc, runTopicDescribe},
@@ -43,35 +37,7 @@ var topicSubcommands = []topicSubcommand{
 // runTopic runs `runnel topic ARGS`. Tables and confirmations go to
 // stdout; stderr is unused for now (errors are returned).
 func runTopic(ctx context.Context, args []string, stdout, _ io.Writer) error {
-	if len(args) == 0 || isHelpArg(args[0]) || args[0] == "help" {
-		printTopicHelp(stdout)
-		return nil
-	}
-	for _, sub := range topicSubcommands {
-		if sub.doc.name == "topic "+args[0] {
-			if err := sub.run(ctx, args[1:], stdout); err != nil {
-				return &cmdError{cmd: sub.doc.name, err: err}
-			}
-			return nil
-		}
-	}
-	return &usageError{cmd: "topic", usage: topicDoc.usage,
-		msg: fmt.Sprintf("unknown subcommand %q (expected create, list, describe or delete)", args[0])}
-}
-
-func printTopicHelp(w io.Writer) {
-	var b strings.Builder
-	b.WriteString(topicDoc.detail)
-	fmt.Fprintf(&b, "\n\nUsage:\n  runnel %s\n\nSubcommands:\n", topicDoc.usage)
-	for _, sub := range topicSubcommands {
-		fmt.Fprintf(&b, "  %-9s %s\n", strings.TrimPrefix(sub.doc.name, "topic "), sub.doc.summary)
-	}
-	b.WriteString("\nExamples:\n")
-	for _, e := range topicDoc.examples {
-		fmt.Fprintf(&b, "  %s\n", e)
-	}
-	b.WriteString("\nRun 'runnel topic <subcommand> --help' for its flags.\n")
-	io.WriteString(w, b.String())
+	return runSubcommand(ctx, topicDoc, topicSubcommands, args, stdout)
 }
 
 // --- create ---

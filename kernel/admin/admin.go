@@ -58,6 +58,7 @@ type Server struct {
 	addr     net.Addr
 	counters func() Counters
 	metrics  *metrics.Set
+	mux      *http.ServeMux
 
 	// mu guards profile: the CPU profile being taken, if any.
 	mu      sync.Mutex
@@ -79,6 +80,7 @@ func Listen(addr string, counters func() Counters, log *slog.Logger) (*Server, e
 		return float64(s.counters().FetchCopiedBytes)
 	})
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("GET /stats", s.serveStats)
 	mux.HandleFunc("POST /debug/pprof/cpu/start", s.startCPUProfile)
@@ -208,4 +210,15 @@ func (s *Server) stopCPUProfile(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="cpu.pprof"`)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// HandleJSON serves GET path with what f returns, as JSON: the broker's
+// caller adds its own views (the plugin host's /plugins) this way.
+func (s *Server) HandleJSON(path string, f func() any) {
+	s.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(f())
+	})
 }

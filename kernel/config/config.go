@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // Listener is one entry of `listeners` or `advertised.listeners`:
 // NAME://host:port. Name is the listener (and, until security lands,
 // protocol) name, PLAINTEXT by default.
@@ -66,4 +68,49 @@ type Broker struct {
 	// from the page cache with sendfile; false copies them (for
 	// comparison, or where sendfile misbehaves).
 	FetchZeroCopy bool
+
+	// Plugins binds the extension points (plugin.*).
+	Plugins Plugins
+}
+
+// AssignorPin pins the consumer groups matching Group (an exact id, or a
+// prefix followed by "*") to the server-side assignor named Assignor.
+type AssignorPin struct {
+	Group    string
+	Assignor string
+}
+
+// Matches reports whether the pin applies to group.
+func (p AssignorPin) Matches(group string) bool {
+	if prefix, ok := strings.CutSuffix(p.Group, "*"); ok {
+		return strings.HasPrefix(group, prefix)
+	}
+	return group == p.Group
+}
+
+// Plugins is how the broker binds its extension points. A binding is
+// "builtin:NAME", "exec:/absolute/path/to/plugin", or a bare name (a
+// builtin, else a plugin in Dir); cmd/ resolves them.
+type Plugins struct {
+	// Dir is plugin.dir: a directory of plugin binaries, each bindable by
+	// name; every assignor in it is offered to consumer groups.
+	Dir string
+	// Assignor is plugin.assignor: the default server-side assignor of
+	// KIP-848 consumer groups.
+	Assignor string
+	// AssignorFallback is plugin.assignor.fallback: the binding used when
+	// Assignor's plugin cannot start; empty fails the start instead.
+	AssignorFallback string
+	// AssignorGroups is plugin.assignor.groups: groups whose assignor the
+	// broker chooses, whatever their members ask for.
+	AssignorGroups []AssignorPin
+	// Consensus and Replicator are plugin.consensus and plugin.replicator
+	// (builtins only).
+	Consensus  string
+	Replicator string
+	// CallTimeoutMs, StartTimeoutMs and HealthCheckIntervalMs bound the
+	// broker's dealings with plugin processes.
+	CallTimeoutMs         int64
+	StartTimeoutMs        int64
+	HealthCheckIntervalMs int64
 }

@@ -39,6 +39,14 @@ func Default() Broker {
 		LogCleanerBackoffMs:                15000, // as Kafka
 		LogCleanerMinCleanableRatio:        0.5,   // as Kafka
 		FetchZeroCopy:                      true,
+		Plugins: Plugins{
+			Assignor:              "builtin:uniform",
+			Consensus:             "builtin:local",
+			Replicator:            "builtin:none",
+			CallTimeoutMs:         5000,
+			StartTimeoutMs:        10000,
+			HealthCheckIntervalMs: 1000,
+		},
 	}
 }
 

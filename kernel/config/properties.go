@@ -154,6 +154,49 @@ var properties = []property{
 	{Property: Property{"fetch.zero.copy.enable", "true",
 		"Send fetched records from the page cache with sendfile; false copies them through the broker."},
 		set: func(b *Broker, n, v string) error { return setBool(&b.FetchZeroCopy, n, v) }},
+	{Property: Property{"plugin.dir", "",
+		"Directory of plugin binaries; each is bindable by name, and every assignor in it is offered to consumer groups. Empty reads none."},
+		set: func(b *Broker, n, v string) error { b.Plugins.Dir = strings.TrimSpace(v); return nil }},
+	{Property: Property{"plugin.assignor", "builtin:uniform",
+		"Default server-side assignor of KIP-848 consumer groups: builtin:NAME, exec:/absolute/path, or a plugin name in plugin.dir."},
+		set: func(b *Broker, n, v string) error { return setBinding(&b.Plugins.Assignor, n, v, true) }},
+	{Property: Property{"plugin.assignor.fallback", "",
+		"Assignor binding used when plugin.assignor's plugin cannot start; empty makes the broker refuse to start instead."},
+		set: func(b *Broker, n, v string) error { return setBinding(&b.Plugins.AssignorFallback, n, v, true) }},
+	{Property: Property{"plugin.assignor.groups", "",
+		"Consumer groups whose server-side assignor the broker picks, whatever members ask for: group=assignor pairs, comma-separated; a group ending in * is a prefix."},
+		set: func(b *Broker, n, v string) error {
+			var pins []AssignorPin
+			for _, kv := range strings.Split(v, ",") {
+				kv = strings.TrimSpace(kv)
+				if kv == "" {
+					continue
+				}
+				g, a, ok := strings.Cut(kv, "=")
+				g, a = strings.TrimSpace(g), strings.TrimSpace(a)
+				if !ok || g == "" || a == "" {
+					return fmt.Errorf("%s: %q is not group=assignor", n, kv)
+				}
+				pins = append(pins, AssignorPin{Group: g, Assignor: a})
+			}
+			b.Plugins.AssignorGroups = pins
+			return nil
+		}},
+	{Property: Property{"plugin.consensus", "builtin:local",
+		"Metadata consensus: builtin:local, the single-node metadata log."},
+		set: func(b *Broker, n, v string) error { return setBinding(&b.Plugins.Consensus, n, v, false) }},
+	{Property: Property{"plugin.replicator", "builtin:none",
+		"Partition replication: builtin:none, a single node's durable log is committed."},
+		set: func(b *Broker, n, v string) error { return setBinding(&b.Plugins.Replicator, n, v, false) }},
+	{Property: Property{"plugin.call.timeout.ms", "5000",
+		"Longest wait in milliseconds for one call into a plugin process; past it the call fails as retriable."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.Plugins.CallTimeoutMs, n, v, 64, 1) }},
+	{Property: Property{"plugin.start.timeout.ms", "10000",
+		"Longest wait in milliseconds for a plugin process to start and complete its handshake."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.Plugins.StartTimeoutMs, n, v, 64, 1) }},
+	{Property: Property{"plugin.health.check.interval.ms", "1000",
+		"How often in milliseconds plugin processes are checked; a dead or stuck one is restarted with backoff."},
+		set: func(b *Broker, n, v string) error { return setInt64(&b.Plugins.HealthCheckIntervalMs, n, v, 64, 1) }},
 	{Property: Property{"num.network.threads", "0", "Network event loops; 0 runs one per CPU core."},
 		set: func(b *Broker, n, v string) error {
 			t, err := parseAtLeast(n, v, 32, 0)
@@ -273,5 +316,29 @@ func setRetention(b *Broker, name, value string, bits int, unit int64) error {
 		n *= unit
 	}
 	b.LogRetentionMs = n
+	return nil
+}
+
+// setBinding checks the shape of an extension binding: "builtin:NAME",
+// "exec:/absolute/path" (when external is allowed) or a bare name. What it
+// names is resolved when the broker starts.
+func setBinding(dst *string, name, value string, external bool) error {
+	v := strings.TrimSpace(value)
+	kind, target, hasKind := strings.Cut(v, ":")
+	switch {
+	case v == "" && strings.HasSuffix(name, ".fallback"):
+	case v == "":
+		return fmt.Errorf("%s: empty binding", name)
+	case !hasKind:
+	case kind == "builtin" && target != "":
+	case kind == "exec" && external && strings.HasPrefix(target, "/"):
+	case kind == "exec" && external:
+		return fmt.Errorf("%s: %q: the plugin path must be absolute", name, value)
+	case kind == "exec":
+		return fmt.Errorf("%s: %q: this extension point runs in the broker only; use builtin:NAME", name, value)
+	default:
+		return fmt.Errorf("%s: %q is not builtin:NAME, exec:/path/to/plugin or a plugin name", name, value)
+	}
+	*dst = v
 	return nil
 }

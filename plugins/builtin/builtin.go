@@ -6,5 +6,7 @@ package builtin
 
 import (
 	_ "github.com/runnel-dev/runnel/plugins/assignor"    // assignor.uniform, .range
+	_ "github.com/runnel-dev/runnel/plugins/consensus"   // consensus.local
 	_ "github.com/runnel-dev/runnel/plugins/partitioner" // partitioner.murmur2, .sticky, .roundrobin
+	_ "github.com/runnel-dev/runnel/plugins/replication" // replication.none
 )

@@ -1,4 +1,15 @@
-package main
+// Package kgoadapter turns any sdk.Partitioner, builtin or served by a
+// plugin process, into the kgo.Partitioner franz-go's producer calls, so a
+// Go application partitions exactly as Runnel's own tools do.
+//
+//	p, _ := plugins.NewPartitioner("murmur2") // or an external plugin's client
+//	cl, _ := kgo.NewClient(kgo.RecordPartitioner(kgoadapter.New("murmur2", p)), ...)
+//
+// kgo asks for one record at a time, so each call is a batch of one key:
+// with a partitioner in another process that is one round trip per
+// record. Prefer a builtin (or partition whole batches with the sdk
+// interface directly) where records are many.
+package kgoadapter
 
 import (
 	"fmt"
@@ -9,15 +20,14 @@ import (
 	"github.com/runnel-dev/runnel/sdk"
 )
 
-// kgoPartitioner adapts an sdk.Partitioner, which Runnel's extensions
-// implement, to the kgo.Partitioner the franz-go producer calls. kgo asks
-// for one record at a time, so each call is a batch of one key.
+// Partitioner adapts an sdk.Partitioner, which Runnel's extensions
+// implement, to the kgo.Partitioner the franz-go producer calls.
 //
 // A partitioner that fails cannot report an error through kgo's interface:
 // the adapter then returns an invalid partition, which makes kgo fail the
 // record, and keeps the first error for Err so the operator sees the real
 // cause rather than kgo's "invalid record partitioning choice".
-type kgoPartitioner struct {
+type Partitioner struct {
 	// mu serializes calls into p. kgo serializes calls per topic only, and
 	// sdk partitioners are not required to be safe for concurrent use.
 	mu   sync.Mutex
@@ -28,15 +38,16 @@ type kgoPartitioner struct {
 	err  error // first failure, guarded by mu
 }
 
-func newKgoPartitioner(name string, p sdk.Partitioner) *kgoPartitioner {
-	return &kgoPartitioner{p: p, name: name}
+// New returns the kgo.Partitioner of p; name appears in its errors.
+func New(name string, p sdk.Partitioner) *Partitioner {
+	return &Partitioner{p: p, name: name}
 }
 
 // ForTopic implements kgo.Partitioner. The returned partitioner implements
 // kgo.TopicPartitionerOnNewBatch only if p is an sdk.StatefulPartitioner:
 // kgo holds a lock across buffering for partitioners that do, which costs
 // concurrency for nothing when the partitioner has no state to move on.
-func (k *kgoPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+func (k *Partitioner) ForTopic(topic string) kgo.TopicPartitioner {
 	tp := &topicPartitioner{parent: k, topic: topic}
 	if sp, ok := k.p.(sdk.StatefulPartitioner); ok {
 		return &statefulTopicPartitioner{topicPartitioner: tp, sp: sp}
@@ -45,7 +56,7 @@ func (k *kgoPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
 }
 
 // Err returns the first error the partitioner reported, if any.
-func (k *kgoPartitioner) Err() error {
+func (k *Partitioner) Err() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.err
@@ -53,7 +64,7 @@ func (k *kgoPartitioner) Err() error {
 
 // partition asks p for the partition of key among n and returns it, or -1
 // after recording why there is none.
-func (k *kgoPartitioner) partition(topic string, n int, key []byte) int {
+func (k *Partitioner) partition(topic string, n int, key []byte) int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.keys[0], k.dst[0] = key, -1
@@ -73,7 +84,7 @@ func (k *kgoPartitioner) partition(topic string, n int, key []byte) int {
 }
 
 // fail records err unless an earlier error is already recorded. mu is held.
-func (k *kgoPartitioner) fail(err error) {
+func (k *Partitioner) fail(err error) {
 	if k.err == nil {
 		k.err = err
 	}
@@ -81,7 +92,7 @@ func (k *kgoPartitioner) fail(err error) {
 
 // topicPartitioner is the kgo.TopicPartitioner of one topic.
 type topicPartitioner struct {
-	parent *kgoPartitioner
+	parent *Partitioner
 	topic  string
 }
 
@@ -139,7 +150,7 @@ func (s *statefulTopicPartitioner) OnNewBatch() {
 }
 
 var (
-	_ kgo.Partitioner                = (*kgoPartitioner)(nil)
+	_ kgo.Partitioner                = (*Partitioner)(nil)
 	_ kgo.TopicPartitioner           = (*topicPartitioner)(nil)
 	_ kgo.TopicPartitionerOnNewBatch = (*statefulTopicPartitioner)(nil)
 )

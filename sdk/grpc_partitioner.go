@@ -1,0 +1,170 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/runnel-dev/runnel/sdk/internal/pb"
+)
+
+const capStateful = "stateful"
+
+// partitionerServer serves a Partitioner. Partitioners need not be safe
+// for concurrent use, so calls are serialized.
+type partitionerServer struct {
+	pb.UnimplementedPartitionerServer
+	mu   sync.Mutex // serializes calls into impl
+	impl Partitioner
+}
+
+func (s *partitionerServer) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
+	resp := &pb.InfoResponse{}
+	if _, ok := s.impl.(StatefulPartitioner); ok {
+		resp.Capabilities = append(resp.Capabilities, capStateful)
+	}
+	return resp, nil
+}
+
+func (s *partitionerServer) Partition(_ context.Context, req *pb.PartitionRequest) (resp *pb.PartitionResponse, err error) {
+	defer recovered(&err)
+	if req.NumPartitions <= 0 {
+		return nil, serverError(fmt.Errorf("topic %q: %d partitions", req.Topic, req.NumPartitions))
+	}
+	keys := req.Keys
+	if len(req.NilKeys) > 0 {
+		if len(req.NilKeys) != len(keys) {
+			return nil, serverError(fmt.Errorf("%d nil-key flags for %d keys", len(req.NilKeys), len(keys)))
+		}
+		for i, isNil := range req.NilKeys {
+			if isNil {
+				keys[i] = nil
+			} else if keys[i] == nil {
+				keys[i] = []byte{} // an empty key is a key
+			}
+		}
+	} else {
+		for i := range keys {
+			if keys[i] == nil {
+				keys[i] = []byte{}
+			}
+		}
+	}
+	dst := make([]int32, len(keys))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.impl.Partition(req.Topic, req.NumPartitions, keys, dst); err != nil {
+		return nil, serverError(err)
+	}
+	return &pb.PartitionResponse{Partitions: dst}, nil
+}
+
+func (s *partitionerServer) OnNewBatch(_ context.Context, req *pb.OnNewBatchRequest) (_ *pb.Empty, err error) {
+	defer recovered(&err)
+	if sp, ok := s.impl.(StatefulPartitioner); ok {
+		// Unlocked by defer: a panic in impl is recovered, and must not
+		// leave every later call waiting.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		sp.OnNewBatch(req.Topic)
+	}
+	return &pb.Empty{}, nil
+}
+
+// partitionerClient is a Partitioner served by a plugin process: one
+// round trip per batch of keys.
+type partitionerClient struct {
+	caller
+	rpc pb.PartitionerClient
+}
+
+// statefulPartitionerClient is a partitionerClient whose plugin is an
+// sdk.StatefulPartitioner.
+type statefulPartitionerClient struct {
+	*partitionerClient
+}
+
+var (
+	_ Partitioner         = (*partitionerClient)(nil)
+	_ StatefulPartitioner = statefulPartitionerClient{}
+)
+
+func newPartitionerClient(c caller, rpc pb.PartitionerClient) (Partitioner, error) {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	info, err := rpc.Info(ctx, &pb.InfoRequest{})
+	if err != nil {
+		return nil, clientError("Partitioner.Info", err)
+	}
+	pc := &partitionerClient{caller: c, rpc: rpc}
+	if slices.Contains(info.Capabilities, capStateful) {
+		return statefulPartitionerClient{pc}, nil
+	}
+	return pc, nil
+}
+
+// maxPartitionRequest bounds the key bytes of one Partition request.
+// go-plugin's gRPC server keeps grpc-go's default 4 MiB limit on what it
+// receives, and a larger request fails the same way every time, so a big
+// batch crosses in several requests instead. Splitting a batch is safe
+// for stateful partitioners too: they only move on at OnNewBatch.
+const maxPartitionRequest = 2 << 20
+
+func (p *partitionerClient) Partition(topic string, numPartitions int32, keys [][]byte, dst []int32) error {
+	if len(dst) != len(keys) {
+		return fmt.Errorf("partition: %d keys but room for %d partitions", len(keys), len(dst))
+	}
+	for start := 0; ; {
+		end, size := start, 0
+		for end < len(keys) && (end == start || size+len(keys[end]) <= maxPartitionRequest) {
+			size += len(keys[end]) + 8 // the bytes, their tag and length, a nil flag
+			end++
+		}
+		if err := p.partition(topic, numPartitions, keys[start:end], dst[start:end]); err != nil {
+			return err
+		}
+		if start = end; start >= len(keys) {
+			return nil
+		}
+	}
+}
+
+// partition asks the plugin about one request's worth of keys.
+func (p *partitionerClient) partition(topic string, numPartitions int32, keys [][]byte, dst []int32) error {
+	req := &pb.PartitionRequest{Topic: topic, NumPartitions: numPartitions, Keys: keys}
+	for i, k := range keys {
+		if k == nil {
+			if req.NilKeys == nil {
+				req.NilKeys = make([]bool, len(keys))
+			}
+			req.NilKeys[i] = true
+		}
+	}
+	ctx, cancel := p.ctx()
+	defer cancel()
+	resp, err := p.rpc.Partition(ctx, req)
+	if err != nil {
+		return clientError("Partitioner.Partition", err)
+	}
+	if len(resp.Partitions) != len(keys) {
+		return fmt.Errorf("partitioner plugin answered %d partitions for %d keys", len(resp.Partitions), len(keys))
+	}
+	// The host indexes its partitions with the answer: a plugin's bug
+	// must become an error here, not an index out of range there.
+	for _, part := range resp.Partitions {
+		if part < 0 || part >= numPartitions {
+			return fmt.Errorf("partitioner plugin answered partition %d of a topic with %d", part, numPartitions)
+		}
+	}
+	copy(dst, resp.Partitions)
+	return nil
+}
+
+// OnNewBatch implements StatefulPartitioner. The interface has no error
+// to report a failed call with; the next Partition call reports it.
+func (s statefulPartitionerClient) OnNewBatch(topic string) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	_, _ = s.rpc.OnNewBatch(ctx, &pb.OnNewBatchRequest{Topic: topic})
+}
