@@ -32,24 +32,9 @@ func (s *partitionerServer) Partition(_ context.Context, req *pb.PartitionReques
 	if req.NumPartitions <= 0 {
 		return nil, serverError(fmt.Errorf("topic %q: %d partitions", req.Topic, req.NumPartitions))
 	}
-	keys := req.Keys
-	if len(req.NilKeys) > 0 {
-		if len(req.NilKeys) != len(keys) {
-			return nil, serverError(fmt.Errorf("%d nil-key flags for %d keys", len(req.NilKeys), len(keys)))
-		}
-		for i, isNil := range req.NilKeys {
-			if isNil {
-				keys[i] = nil
-			} else if keys[i] == nil {
-				keys[i] = []byte{} // an empty key is a key
-			}
-		}
-	} else {
-		for i := range keys {
-			if keys[i] == nil {
-				keys[i] = []byte{}
-			}
-		}
+	keys, err := splitKeys(req.KeyData, req.KeyLengths)
+	if err != nil {
+		return nil, serverError(err)
 	}
 	dst := make([]int32, len(keys))
 	s.mu.Lock()
@@ -118,7 +103,7 @@ func (p *partitionerClient) Partition(topic string, numPartitions int32, keys []
 	for start := 0; ; {
 		end, size := start, 0
 		for end < len(keys) && (end == start || size+len(keys[end]) <= maxPartitionRequest) {
-			size += len(keys[end]) + 8 // the bytes, their tag and length, a nil flag
+			size += len(keys[end]) + 5 // the bytes and their length
 			end++
 		}
 		if err := p.partition(topic, numPartitions, keys[start:end], dst[start:end]); err != nil {
@@ -132,15 +117,8 @@ func (p *partitionerClient) Partition(topic string, numPartitions int32, keys []
 
 // partition asks the plugin about one request's worth of keys.
 func (p *partitionerClient) partition(topic string, numPartitions int32, keys [][]byte, dst []int32) error {
-	req := &pb.PartitionRequest{Topic: topic, NumPartitions: numPartitions, Keys: keys}
-	for i, k := range keys {
-		if k == nil {
-			if req.NilKeys == nil {
-				req.NilKeys = make([]bool, len(keys))
-			}
-			req.NilKeys[i] = true
-		}
-	}
+	req := &pb.PartitionRequest{Topic: topic, NumPartitions: numPartitions}
+	req.KeyData, req.KeyLengths = joinKeys(keys)
 	ctx, cancel := p.ctx()
 	defer cancel()
 	resp, err := p.rpc.Partition(ctx, req)
@@ -167,4 +145,46 @@ func (s statefulPartitionerClient) OnNewBatch(topic string) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	_, _ = s.rpc.OnNewBatch(ctx, &pb.OnNewBatchRequest{Topic: topic})
+}
+
+// joinKeys lays keys end to end, with their lengths (-1 for nil).
+func joinKeys(keys [][]byte) (data []byte, lengths []int32) {
+	n := 0
+	for _, k := range keys {
+		n += len(k)
+	}
+	data = make([]byte, 0, n)
+	lengths = make([]int32, len(keys))
+	for i, k := range keys {
+		if k == nil {
+			lengths[i] = -1
+			continue
+		}
+		data = append(data, k...)
+		lengths[i] = int32(len(k))
+	}
+	return data, lengths
+}
+
+// splitKeys undoes joinKeys; the keys alias data.
+func splitKeys(data []byte, lengths []int32) ([][]byte, error) {
+	if data == nil {
+		data = []byte{} // so an empty key comes out empty, not nil
+	}
+	keys := make([][]byte, len(lengths))
+	off := 0
+	for i, l := range lengths {
+		switch {
+		case l == -1:
+			continue // nil: no key
+		case l < 0 || int(l) > len(data)-off:
+			return nil, fmt.Errorf("key %d: length %d does not fit the %d bytes left", i, l, len(data)-off)
+		}
+		keys[i] = data[off : off+int(l) : off+int(l)]
+		off += int(l)
+	}
+	if off != len(data) {
+		return nil, fmt.Errorf("%d bytes of key data beyond the last key", len(data)-off)
+	}
+	return keys, nil
 }

@@ -159,11 +159,12 @@ type PartitionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
 	NumPartitions int32                  `protobuf:"varint,2,opt,name=num_partitions,json=numPartitions,proto3" json:"num_partitions,omitempty"`
-	Keys          [][]byte               `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
-	// nil_keys[i] is true when keys[i] is absent (a record without a key),
-	// which proto3 cannot tell from an empty key by itself. Empty when no
-	// key is nil.
-	NilKeys       []bool `protobuf:"varint,4,rep,packed,name=nil_keys,json=nilKeys,proto3" json:"nil_keys,omitempty"`
+	// The keys, end to end in one field: one allocation to decode a batch
+	// rather than one per key. key_lengths[i] is the length of key i, or -1
+	// for a record without a key (proto3 cannot tell an absent key from an
+	// empty one by itself).
+	KeyData       []byte  `protobuf:"bytes,3,opt,name=key_data,json=keyData,proto3" json:"key_data,omitempty"`
+	KeyLengths    []int32 `protobuf:"zigzag32,4,rep,packed,name=key_lengths,json=keyLengths,proto3" json:"key_lengths,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,16 +213,16 @@ func (x *PartitionRequest) GetNumPartitions() int32 {
 	return 0
 }
 
-func (x *PartitionRequest) GetKeys() [][]byte {
+func (x *PartitionRequest) GetKeyData() []byte {
 	if x != nil {
-		return x.Keys
+		return x.KeyData
 	}
 	return nil
 }
 
-func (x *PartitionRequest) GetNilKeys() []bool {
+func (x *PartitionRequest) GetKeyLengths() []int32 {
 	if x != nil {
-		return x.NilKeys
+		return x.KeyLengths
 	}
 	return nil
 }
@@ -1154,12 +1155,13 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\fcapabilities\x18\x02 \x03(\tR\fcapabilities\"\a\n" +
-	"\x05Empty\"~\n" +
+	"\x05Empty\"\x8b\x01\n" +
 	"\x10PartitionRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12%\n" +
-	"\x0enum_partitions\x18\x02 \x01(\x05R\rnumPartitions\x12\x12\n" +
-	"\x04keys\x18\x03 \x03(\fR\x04keys\x12\x19\n" +
-	"\bnil_keys\x18\x04 \x03(\bR\anilKeys\"3\n" +
+	"\x0enum_partitions\x18\x02 \x01(\x05R\rnumPartitions\x12\x19\n" +
+	"\bkey_data\x18\x03 \x01(\fR\akeyData\x12\x1f\n" +
+	"\vkey_lengths\x18\x04 \x03(\x11R\n" +
+	"keyLengths\"3\n" +
 	"\x11PartitionResponse\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x01 \x03(\x05R\n" +
