@@ -82,7 +82,7 @@ func openBrokerExtensions(cfg config.Plugins, logger *slog.Logger) (_ *brokerExt
 		return nil, err
 	}
 	for _, f := range found {
-		if f.Point != sdk.PointAssignor || f.Path == cfg.Assignor || "exec:"+f.Path == cfg.Assignor {
+		if f.Point != sdk.PointAssignor || "exec:"+f.Path == cfg.Assignor {
 			continue
 		}
 		_, name, _ := cutID(f.ID)
@@ -98,8 +98,9 @@ func openBrokerExtensions(cfg config.Plugins, logger *slog.Logger) (_ *brokerExt
 			return nil, err
 		}
 		if names[a.Name()] {
-			logger.Warn("plugin.dir: an assignor of that name is already bound; skipping", "plugin", f.ID, "name", a.Name())
-			continue
+			// Its id promised another name: two assignors answering to
+			// one name would make the group's choice ambiguous.
+			return nil, fmt.Errorf("plugin.dir: plugin %s (%s) names its assignor %q, which is already bound", f.ID, f.Path, a.Name())
 		}
 		names[a.Name()] = true
 		x.assignors = append(x.assignors, a)

@@ -163,10 +163,12 @@ func pluginRowsFromConfig(configPath string, overrides []string) ([]pluginRow, e
 // admin listener's /plugins.
 func (x *brokerExtensions) rows(cfg config.Plugins) []pluginRow {
 	var rows []pluginRow
+	seenAssignor := false
 	for _, s := range x.host.Status() {
 		r := pluginRow{Status: s}
-		if s.Point == sdk.PointAssignor && s.Binding == cfg.Assignor {
-			r.Note = "default"
+		if s.Point == sdk.PointAssignor && !seenAssignor {
+			r.Note = "default" // the first bound: plugin.assignor, or its fallback
+			seenAssignor = true
 		}
 		rows = append(rows, r)
 	}
