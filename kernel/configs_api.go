@@ -292,6 +292,21 @@ type resourceKey struct {
 	name string
 }
 
+// namedTwice reports, for each resource of a request, whether the
+// request names that resource more than once (Kafka refuses all of its
+// entries then).
+func namedTwice[R any](rs []R, key func(R) resourceKey) []bool {
+	count := make(map[resourceKey]int, len(rs))
+	for _, r := range rs {
+		count[key(r)]++
+	}
+	twice := make([]bool, len(rs))
+	for i, r := range rs {
+		twice[i] = count[key(r)] > 1
+	}
+	return twice
+}
+
 // checkNames applies the checks Kafka makes before looking at a resource:
 // no config named twice, no null value where one is needed.
 func checkNames(names []string, null []string) *topicError {
@@ -310,14 +325,13 @@ func checkNames(names []string, null []string) *topicError {
 
 func (b *Broker) handleAlterConfigs(rc *reqCtx, req *kmsg.AlterConfigsRequest) response {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	count := map[resourceKey]int{}
-	for _, rr := range req.Resources {
-		count[resourceKey{rr.ResourceType, rr.ResourceName}]++
-	}
-	for _, rr := range req.Resources {
+	twice := namedTwice(req.Resources, func(rr kmsg.AlterConfigsRequestResource) resourceKey {
+		return resourceKey{rr.ResourceType, rr.ResourceName}
+	})
+	for i, rr := range req.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		if terr := b.alterConfigs(rr, req.ValidateOnly, count[resourceKey{rr.ResourceType, rr.ResourceName}] > 1); terr != nil {
+		if terr := b.alterConfigs(rr, req.ValidateOnly, twice[i]); terr != nil {
 			setError(&sr.ErrorCode, &sr.ErrorMessage, terr)
 		}
 		resp.Resources = append(resp.Resources, sr)
@@ -381,14 +395,13 @@ func failAlterConfigs(req *kmsg.AlterConfigsRequest, code int16) kmsg.Response {
 
 func (b *Broker) handleIncrementalAlterConfigs(rc *reqCtx, req *kmsg.IncrementalAlterConfigsRequest) response {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	count := map[resourceKey]int{}
-	for _, rr := range req.Resources {
-		count[resourceKey{rr.ResourceType, rr.ResourceName}]++
-	}
-	for _, rr := range req.Resources {
+	twice := namedTwice(req.Resources, func(rr kmsg.IncrementalAlterConfigsRequestResource) resourceKey {
+		return resourceKey{rr.ResourceType, rr.ResourceName}
+	})
+	for i, rr := range req.Resources {
 		sr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		if terr := b.incrementalAlterConfigs(rr, req.ValidateOnly, count[resourceKey{rr.ResourceType, rr.ResourceName}] > 1); terr != nil {
+		if terr := b.incrementalAlterConfigs(rr, req.ValidateOnly, twice[i]); terr != nil {
 			setError(&sr.ErrorCode, &sr.ErrorMessage, terr)
 		}
 		resp.Resources = append(resp.Resources, sr)

@@ -558,3 +558,14 @@ func TestConfigHandlerPanicsAnswerUnknownServerError(t *testing.T) {
 		t.Errorf("errors %d %d %d, want UNKNOWN_SERVER_ERROR for each", d.ErrorCode, a.ErrorCode, i.ErrorCode)
 	}
 }
+
+func TestNamedTwice(t *testing.T) {
+	rs := []resourceKey{{resTopic, "a"}, {resBroker, "a"}, {resTopic, "a"}, {resTopic, "b"}}
+	got := namedTwice(rs, func(k resourceKey) resourceKey { return k })
+	want := []bool{true, false, true, false}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("namedTwice = %v, want %v", got, want)
+		}
+	}
+}

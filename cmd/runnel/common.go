@@ -347,3 +347,22 @@ func printSubcommandHelp(w io.Writer, doc commandDoc, subs []subcommand) {
 	fmt.Fprintf(&b, "\nRun 'runnel %s <subcommand> --help' for its flags.\n", doc.name)
 	io.WriteString(w, b.String())
 }
+
+// reportDeletes reports a delete of several named things: "deleted KIND
+// NAME" for each one deleted, and the joined errors of the others. result
+// says whether the broker answered for a name, and its error.
+func reportDeletes(stdout io.Writer, kind string, names []string, result func(name string) (answered bool, err error)) error {
+	var errs []error
+	for _, name := range names {
+		answered, err := result(name)
+		switch {
+		case !answered:
+			errs = append(errs, fmt.Errorf("%s %q: the broker did not answer for it", kind, name))
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			fmt.Fprintf(stdout, "deleted %s %q\n", kind, name)
+		}
+	}
+	return errors.Join(errs...)
+}

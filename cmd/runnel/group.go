@@ -394,21 +394,18 @@ func runGroupDelete(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("could not delete groups: %w", err)
 	}
-	var errs []error
-	for _, name := range names {
+	return reportDeletes(stdout, "group", names, func(name string) (bool, error) {
 		r, ok := resps[name]
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("group %q: the broker did not answer for it", name))
+			return false, nil
 		case errors.Is(r.Err, kerr.NonEmptyGroup):
-			errs = append(errs, fmt.Errorf("group %q has active members; stop its consumers first (%w)", name, r.Err))
+			return true, fmt.Errorf("group %q has active members; stop its consumers first (%w)", name, r.Err)
 		case r.Err != nil:
-			errs = append(errs, fmt.Errorf("group %q: %w", name, r.Err))
-		default:
-			fmt.Fprintf(stdout, "deleted group %q\n", name)
+			return true, fmt.Errorf("group %q: %w", name, r.Err)
 		}
-	}
-	return errors.Join(errs...)
+		return true, nil
+	})
 }
 
 // --- reset-offsets ---

@@ -394,17 +394,11 @@ func runTopicDelete(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("could not delete topics: %w", err)
 	}
-	var errs []error
-	for _, name := range names {
+	return reportDeletes(stdout, "topic", names, func(name string) (bool, error) {
 		r, ok := resps[name]
-		switch {
-		case !ok:
-			errs = append(errs, fmt.Errorf("topic %q: the broker did not answer for it", name))
-		case r.Err != nil:
-			errs = append(errs, topicError(name, r.Err, r.ErrMessage))
-		default:
-			fmt.Fprintf(stdout, "deleted topic %q\n", name)
+		if ok && r.Err != nil {
+			return true, topicError(name, r.Err, r.ErrMessage)
 		}
-	}
-	return errors.Join(errs...)
+		return ok, nil
+	})
 }
