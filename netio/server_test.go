@@ -165,10 +165,11 @@ func TestOversizedFrameClosesConnection(t *testing.T) {
 }
 
 func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	h := &echo{}
 	s, err := Listen(Config{
 		Addrs:   []string{"127.0.0.1:0"},
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Handler: &echo{},
+		Handler: h,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +179,16 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	if _, err := c.Write(frameOf(body)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond) // let the frame arrive
+	// Shut down only once the server holds the request: one still in
+	// the socket is not received yet, and is not promised an answer.
+	// A fixed sleep here failed on a loaded CI machine.
+	deadline := time.Now().Add(10 * time.Second)
+	for h.served.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if h.served.Load() == 0 {
+		t.Fatal("the request never reached the handler")
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
 	if got := readFrame(t, c); got[0] != 'w' {
