@@ -14,6 +14,7 @@ FUZZLONG  ?= 5000000x
 # package:FuzzTarget pairs: every decoder of untrusted bytes has one, and
 # every hand-written codec a differential one against kmsg.
 FUZZ_TARGETS := \
+	./bench:FuzzRawReadResponse \
 	./kernel:FuzzRequestHeader \
 	./kernel:FuzzServeRequest \
 	./kernel:FuzzValidateProduceBatch \

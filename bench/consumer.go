@@ -30,8 +30,8 @@ type consumer struct {
 	goal     *goal                // nil: read up to ends
 	ends     map[int32]int64      // partitions still to finish → end offset; with goal == nil only
 	stamped  bool                 // e2e: values start with the send time
-	// raw reading (consume --raw): the client and first offsets, instead
-	// of cl and assigned.
+	// raw reading (consume --raw): a client to find the partitions'
+	// leaders, and the first offsets, instead of cl and assigned.
 	rawClient *kgo.Client
 	rawStarts map[int32]int64
 	clock     clock

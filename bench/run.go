@@ -162,7 +162,7 @@ func (r *runner) makeConsumers(ctx context.Context, adm *kadm.Client) error {
 		}
 		switch {
 		case len(assigned) > 0 && cfg.Raw:
-			if c.rawClient, err = r.newClient(append(consumerOpts(cfg), rawOpts()...)...); err != nil {
+			if c.rawClient, err = r.newClient(baseOpts(cfg)...); err != nil { // for metadata only
 				return err
 			}
 			c.rawStarts = map[int32]int64{}

@@ -132,8 +132,9 @@ func parseBenchFlags(w bench.Workload, args []string, stdout io.Writer) (*benchO
 		f.IntVar(&c.Consumers, "consumers", c.Consumers, "run `N` consumers, which split the partitions between them")
 	}
 	if w == bench.Consume {
-		f.BoolVar(&c.Raw, "raw", false, "read with plain Fetch requests, counting records from batch headers without\n"+
-			"decoding them: what the broker and network deliver, not the client's decoding")
+		f.BoolVar(&c.Raw, "raw", false, "read with plain Fetch requests, streaming each response through a small buffer\n"+
+			"and counting records from batch headers without decoding them: what the broker\n"+
+			"and network deliver, not what the client's decoding allows")
 	}
 	f.IntVar(&c.BrokerPID, "broker-pid", 0, "read the broker's CPU time and memory from /proc/`PID` (a broker on this machine)")
 	f.StringVar(&c.AdminURL, "admin", "", "read the broker's CPU time and memory from its admin listener at `URL`,\ne.g. http://127.0.0.1:9644")
