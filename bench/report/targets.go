@@ -98,6 +98,8 @@ func Targets(latencyRate float64) []Target {
 			measure: runnel(Produce8P, vsKfake)},
 		{Name: "consume from the beginning: broker CPU per GB", AtMost: true, Goal: 0.25, Unit: "CPU-s/GB",
 			measure: runnel(Consume1P, cpu)},
+		{Name: "consume from the beginning, raw fetch (client not decoding records): broker CPU per GB", AtMost: true, Goal: 0.25, Unit: "CPU-s/GB",
+			measure: runnel(ConsumeRaw1P, cpu)},
 		{Name: "consume throughput vs loopback TCP", Goal: 0.6, Unit: "× iperf3",
 			measure: runnel(Consume1P, vsLimit)},
 		{Name: "consume throughput vs loopback TCP, raw fetch (client not decoding records)", Goal: 0.6, Unit: "× iperf3",
