@@ -67,6 +67,9 @@ type Broker struct {
 	dirLoad   map[string]int // partitions per log dir, to place new ones
 
 	repl sdk.Replicator // Options.Replicator; nil is replication.none
+	// commitsLater says the replicator reports commits after LeaderDurable
+	// answered (sdk.CommitNotifier): acks=all produces wait for them.
+	commitsLater bool
 
 	adminEndpoints map[string]func() any // Options.AdminEndpoints
 
@@ -136,9 +139,20 @@ func New(opts Options) (*Broker, error) {
 		}
 		b.dirs[path] = d
 	}
+	var commits *commitQueue
+	if n, ok := opts.Replicator.(sdk.CommitNotifier); ok {
+		// Before any partition opens (and calls LeaderDurable); what is
+		// reported meanwhile waits in the queue.
+		commits = newCommitQueue()
+		n.SetCommitListener(commits.report)
+		b.commitsLater = true
+	}
 	if err := b.loadMetadata(opts.Consensus); err != nil {
 		_ = b.closeDirs()
 		return nil, err
+	}
+	if commits != nil {
+		go b.applyCommits(commits)
 	}
 	go b.flushLoop()
 	b.coord = newCoordinator(b, opts.Assignors, nil)

@@ -37,10 +37,14 @@ import (
 // never per record. Without a Replicator (replication.none) the committed
 // offset is the durable one and no call is made.
 //
-// acks=1 is answered once the batch is durable on the leader. acks=all is
-// answered at the same moment, with NOT_ENOUGH_REPLICAS_AFTER_APPEND when
-// the replicator has not committed the batch by then: the seam has no way
-// to tell the kernel of a later commit, so waiting could be forever. The
+// acks=1 is answered once the batch is durable on the leader. acks=all
+// needs the batch committed too. When the replicator has not committed it
+// by then, and it can report commits later (sdk.CommitNotifier, applied by
+// applyCommits in commits.go), the produce waits for the commit up to the
+// request's timeout and is answered REQUEST_TIMED_OUT if it does not
+// come, as Kafka does. A replicator without that capability cannot tell
+// the kernel of a later commit, so waiting could be forever: the produce
+// is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND at once. Either way the
 // batch is in the log; an idempotent producer's retry is deduplicated and
 // asks the replicator again.
 
@@ -164,10 +168,55 @@ func (p *partition) commit(end int64) {
 		c = min(p.repl.LeaderDurable(p.tp, p.told), p.told)
 		p.commitMu.Unlock()
 	}
+	p.advanceCommitted(c)
+}
+
+// commitReported applies a commit the replicator reported on its own time
+// (sdk.CommitNotifier): never past what it was told is durable.
+func (p *partition) commitReported(c int64) {
+	p.commitMu.Lock()
+	c = min(c, p.told)
+	p.commitMu.Unlock()
+	if p.advanceCommitted(c) {
+		p.wake() // parked fetches and acks=all produces
+	}
+}
+
+// advanceCommitted moves the committed offset up to c, never back, and
+// reports whether it moved.
+func (p *partition) advanceCommitted(c int64) bool {
 	for {
 		seen := p.committed.Load()
-		if c <= seen || p.committed.CompareAndSwap(seen, c) {
-			return
+		if c <= seen {
+			return false
+		}
+		if p.committed.CompareAndSwap(seen, c) {
+			return true
+		}
+	}
+}
+
+// waitCommitted waits until every offset below end is committed, the
+// deadline passes, the partition goes away, or the broker closes. It
+// reports whether end was committed. Only a replicator that reports
+// commits later (sdk.CommitNotifier) can end the wait early.
+func (b *Broker) waitCommitted(p *partition, end int64, deadline time.Time) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		ch := p.dataArrived() // before the check, so a commit in between is not missed
+		if p.committed.Load() >= end {
+			return true
+		}
+		if p.deleted.Load() || p.offline.Load() {
+			return false
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return p.committed.Load() >= end
+		case <-b.closing:
+			return false
 		}
 	}
 }

@@ -33,9 +33,10 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 	// (and, for acks=all, then needs the replicator's commit: see
 	// durability.go).
 	type pendingAck struct {
-		p      *partition
-		end    int64
-		ti, pi int
+		p       *partition
+		end     int64
+		ti, pi  int
+		relaxed bool // durable enough already: only the commit is awaited
 	}
 	var pending []pendingAck
 	for ti, rt := range req.Topics {
@@ -63,8 +64,13 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 						pending = append(pending, pendingAck{p: p, end: end, ti: ti, pi: pi})
 					case req.Acks == -1 && !p.committedTo(end):
 						// Relaxed mode: appending made it durable
-						// enough; the replicator did not commit it.
-						perr, sp.BaseOffset = kerr.NotEnoughReplicasAfterAppend, -1
+						// enough; the replicator did not commit it
+						// (yet, if it reports commits later).
+						if b.commitsLater {
+							pending = append(pending, pendingAck{p: p, end: end, ti: ti, pi: pi, relaxed: true})
+						} else {
+							perr, sp.BaseOffset = kerr.NotEnoughReplicasAfterAppend, -1
+						}
 					}
 				}
 				if perr != nil {
@@ -86,18 +92,31 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 	if len(pending) == 0 {
 		return response{msg: resp}
 	}
+	var deadline time.Time // for acks=all waiting on a later commit
+	if b.commitsLater && req.Acks == -1 {
+		deadline = time.Now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+	}
 	return response{later: func() kmsg.Response {
 		for _, w := range pending {
 			sp := &resp.Topics[w.ti].Partitions[w.pi]
-			if err := w.p.waitDurable(w.end); err != nil {
-				sp.ErrorCode, sp.BaseOffset = kerr.KafkaStorageError.Code, -1
-				if errors.Is(err, segments.ErrClosed) {
-					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if !w.relaxed {
+				if err := w.p.waitDurable(w.end); err != nil {
+					sp.ErrorCode, sp.BaseOffset = kerr.KafkaStorageError.Code, -1
+					if errors.Is(err, segments.ErrClosed) {
+						sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+					}
+					continue
 				}
-				continue
 			}
 			if req.Acks == -1 && !w.p.committedTo(w.end) {
-				sp.ErrorCode, sp.BaseOffset = kerr.NotEnoughReplicasAfterAppend.Code, -1
+				code := kerr.NotEnoughReplicasAfterAppend.Code
+				if b.commitsLater {
+					if b.waitCommitted(w.p, w.end, deadline) {
+						continue
+					}
+					code = kerr.RequestTimedOut.Code
+				}
+				sp.ErrorCode, sp.BaseOffset = code, -1
 			}
 		}
 		return resp

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -183,5 +184,190 @@ func TestReplicatorRelaxedMode(t *testing.T) {
 	// One call per produce, plus the acks=all request asking again.
 	if c := r.calls()[before:]; !slices.Equal(c, []int64{1, 2, 3, 3}) {
 		t.Fatalf("LeaderDurable calls %v, want [1 2 3 3]", c)
+	}
+}
+
+// lateCommitter is an sdk.CommitNotifier: it commits nothing when told
+// (LeaderDurable answers the committed offset so far) and reports commits
+// later, when the test releases them, as a replicator does once followers
+// catch up. With inside set, LeaderDurable also reports its answer to the
+// listener from inside the call, which the kernel must tolerate.
+type lateCommitter struct {
+	mu       sync.Mutex
+	listener func(sdk.TopicPartition, int64)
+	told     map[sdk.TopicPartition]int64
+	commit   map[sdk.TopicPartition]int64
+	inside   bool
+}
+
+var _ sdk.CommitNotifier = (*lateCommitter)(nil)
+
+func newLateCommitter(inside bool) *lateCommitter {
+	return &lateCommitter{told: map[sdk.TopicPartition]int64{}, commit: map[sdk.TopicPartition]int64{}, inside: inside}
+}
+
+func (l *lateCommitter) SetCommitListener(f func(sdk.TopicPartition, int64)) {
+	l.mu.Lock()
+	l.listener = f
+	l.mu.Unlock()
+}
+
+func (l *lateCommitter) LeaderDurable(tp sdk.TopicPartition, end int64) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.told[tp] = end
+	c := min(l.commit[tp], end)
+	if l.inside {
+		l.listener(tp, c)
+	}
+	return c
+}
+
+// toldEnd is the end offset LeaderDurable was last told for tp.
+func (l *lateCommitter) toldEnd(tp sdk.TopicPartition) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.told[tp]
+}
+
+// release commits tp up to end and reports it, from a goroutine of its own.
+func (l *lateCommitter) release(tp sdk.TopicPartition, end int64) {
+	l.mu.Lock()
+	l.commit[tp] = end
+	f := l.listener
+	l.mu.Unlock()
+	go f(tp, end)
+}
+
+// produceWithTimeout produces records with acks=all and the given request
+// timeout.
+func produceWithTimeout(t *testing.T, b *Broker, topic string, timeout time.Duration, records []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 9, -1, int32(timeout/time.Millisecond)
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = records
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return serve(t, b, req).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+}
+
+// waitTold waits until the replicator was told tp is durable up to end.
+func waitTold(t *testing.T, l *lateCommitter, tp sdk.TopicPartition, end int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.toldEnd(tp) < end {
+		if time.Now().After(deadline) {
+			t.Fatalf("LeaderDurable was never told end %d of %v (last %d)", end, tp, l.toldEnd(tp))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestReplicatorReportsCommitsLater: with a replicator that reports
+// commits on its own time, an acks=all produce waits for its batch to be
+// committed and is then answered with success; a parked fetch wakes with
+// the new high watermark; without the commit the produce is answered
+// REQUEST_TIMED_OUT after its timeout; acks=1 never waits; reports past
+// what the replicator was told, or for partitions that do not exist, are
+// ignored. In the default and the relaxed flush modes, with the report
+// made from another goroutine and from inside LeaderDurable.
+func TestReplicatorReportsCommitsLater(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		configs map[string]string
+		inside  bool
+	}{
+		{"fsync", nil, false},
+		{"relaxed", map[string]string{"flush.messages": "1000000"}, false},
+		{"fsync, reported inside LeaderDurable", nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newLateCommitter(c.inside)
+			b := openWith(t, Options{Config: testConfig(t.TempDir()), Replicator: r})
+			defer b.Close(context.Background())
+			createTopic(t, b, "late", 1, c.configs)
+			tp := sdk.TopicPartition{Topic: "late", Partition: 0}
+
+			// A consumer parks at offset 0, and a producer waits.
+			fetched := make(chan *kmsg.FetchResponse, 1)
+			go func() {
+				req := kmsg.NewPtrFetchRequest()
+				req.Version, req.MaxBytes, req.MinBytes, req.MaxWaitMillis, req.SessionEpoch = 12, 1<<20, 1, 20000, -1
+				ft := kmsg.NewFetchRequestTopic()
+				ft.Topic = "late"
+				fp := kmsg.NewFetchRequestTopicPartition()
+				fp.PartitionMaxBytes = 1 << 20
+				ft.Partitions = append(ft.Partitions, fp)
+				req.Topics = append(req.Topics, ft)
+				fetched <- serve(t, b, req).(*kmsg.FetchResponse)
+			}()
+			acked := make(chan kmsg.ProduceResponseTopicPartition, 1)
+			go func() { acked <- produceWithTimeout(t, b, "late", 20*time.Second, one("a")) }()
+			waitTold(t, r, tp, 1)
+			select {
+			case sp := <-acked:
+				t.Fatalf("acks=all answered before the commit: error %d", sp.ErrorCode)
+			case resp := <-fetched:
+				t.Fatalf("fetch answered before the commit: hwm %d", resp.Topics[0].Partitions[0].HighWatermark)
+			case <-time.After(50 * time.Millisecond):
+			}
+			r.release(tp, 1)
+			// Both wait up to 20s; the commit must end their waits, well
+			// before that.
+			woken := time.After(10 * time.Second)
+			select {
+			case sp := <-acked:
+				if sp.ErrorCode != 0 || sp.BaseOffset != 0 {
+					t.Fatalf("acks=all after the commit: error %d base %d", sp.ErrorCode, sp.BaseOffset)
+				}
+			case <-woken:
+				t.Fatal("the commit did not end the acks=all produce's wait")
+			}
+			select {
+			case resp := <-fetched:
+				if fp := resp.Topics[0].Partitions[0]; fp.HighWatermark != 1 || fetchedRecords(t, fp.RecordBatches) != 1 {
+					t.Fatalf("woken fetch: hwm %d, %d records", fp.HighWatermark, fetchedRecords(t, fp.RecordBatches))
+				}
+			case <-woken:
+				t.Fatal("the commit did not wake the parked fetch")
+			}
+
+			// acks=1 does not wait for the commit.
+			if sp := produce(t, b, 1, "late", 0, one("b")); sp.ErrorCode != 0 || sp.BaseOffset != 1 {
+				t.Fatalf("acks=1: error %d base %d", sp.ErrorCode, sp.BaseOffset)
+			}
+			// No commit comes: the wait ends at the request's timeout.
+			start := time.Now()
+			if sp := produceWithTimeout(t, b, "late", 200*time.Millisecond, one("c")); sp.ErrorCode != kerr.RequestTimedOut.Code || sp.BaseOffset != -1 {
+				t.Fatalf("acks=all never committed: error %d base %d", sp.ErrorCode, sp.BaseOffset)
+			}
+			if took := time.Since(start); took < 200*time.Millisecond {
+				t.Fatalf("answered REQUEST_TIMED_OUT after %v, before the 200ms timeout", took)
+			}
+
+			// Reports past what was told, or of unknown partitions, are
+			// ignored; the high watermark stops at the told end (3).
+			waitTold(t, r, tp, 3)
+			r.release(sdk.TopicPartition{Topic: "nope", Partition: 0}, 5)
+			r.release(sdk.TopicPartition{Topic: "late", Partition: 7}, 5)
+			r.release(tp, 1000)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				fp := fetch(t, b, 12, "late", 0, 0)
+				if fp.HighWatermark > 3 {
+					t.Fatalf("high watermark %d past the told end 3", fp.HighWatermark)
+				}
+				if fp.HighWatermark == 3 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("high watermark stuck at %d after the commit of everything told", fp.HighWatermark)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
 	}
 }

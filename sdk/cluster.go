@@ -51,3 +51,21 @@ type Replicator interface {
 	// acknowledged to acks=all producers. The result never exceeds end.
 	LeaderDurable(tp TopicPartition, end int64) (committed int64)
 }
+
+// CommitNotifier is an optional capability of a Replicator whose commits
+// advance on their own, after LeaderDurable has answered: when followers
+// catch up. The kernel gives it a listener before the first LeaderDurable
+// call. With it, an acks=all produce whose batch is not committed yet
+// waits for the commit, up to the request's timeout (then it is answered
+// REQUEST_TIMED_OUT, as Kafka answers an expired wait for replicas), and
+// parked fetches see the new high watermark at once. Without it, such a
+// produce is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND at once.
+type CommitNotifier interface {
+	Replicator
+	// SetCommitListener hands over the function to call with a
+	// partition's new committed end offset. The listener never blocks
+	// and may be called from any goroutine, also from inside
+	// LeaderDurable. Offsets past what LeaderDurable was last told, and
+	// offsets below the committed one, are ignored.
+	SetCommitListener(listener func(tp TopicPartition, committed int64))
+}
