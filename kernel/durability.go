@@ -4,6 +4,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/runnel-dev/runnel/segments"
 )
 
@@ -197,26 +199,33 @@ func (p *partition) advanceCommitted(c int64) bool {
 }
 
 // waitCommitted waits until every offset below end is committed, the
-// deadline passes, the partition goes away, or the broker closes. It
-// reports whether end was committed. Only a replicator that reports
-// commits later (sdk.CommitNotifier) can end the wait early.
-func (b *Broker) waitCommitted(p *partition, end int64, deadline time.Time) bool {
+// deadline passes, the partition goes away, or the broker closes, and
+// returns the produce's error code for the partition: 0 once committed,
+// REQUEST_TIMED_OUT when the deadline passed or the broker closed first.
+// Only a replicator that reports commits later (sdk.CommitNotifier) can
+// end the wait early.
+func (b *Broker) waitCommitted(p *partition, end int64, deadline time.Time) int16 {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		ch := p.dataArrived() // before the check, so a commit in between is not missed
-		if p.committed.Load() >= end {
-			return true
-		}
-		if p.deleted.Load() || p.offline.Load() {
-			return false
+		switch {
+		case p.committed.Load() >= end:
+			return 0
+		case p.deleted.Load():
+			return kerr.UnknownTopicOrPartition.Code
+		case p.offline.Load():
+			return kerr.KafkaStorageError.Code
 		}
 		select {
 		case <-ch:
 		case <-timer.C:
-			return p.committed.Load() >= end
+			if p.committed.Load() >= end {
+				return 0
+			}
+			return kerr.RequestTimedOut.Code
 		case <-b.closing:
-			return false
+			return kerr.RequestTimedOut.Code
 		}
 	}
 }

@@ -111,10 +111,9 @@ func (b *Broker) handleProduce(rc *reqCtx, req *kmsg.ProduceRequest) response {
 			if req.Acks == -1 && !w.p.committedTo(w.end) {
 				code := kerr.NotEnoughReplicasAfterAppend.Code
 				if b.commitsLater {
-					if b.waitCommitted(w.p, w.end, deadline) {
+					if code = b.waitCommitted(w.p, w.end, deadline); code == 0 {
 						continue
 					}
-					code = kerr.RequestTimedOut.Code
 				}
 				sp.ErrorCode, sp.BaseOffset = code, -1
 			}

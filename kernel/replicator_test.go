@@ -239,6 +239,13 @@ func (l *lateCommitter) release(tp sdk.TopicPartition, end int64) {
 	go f(tp, end)
 }
 
+// hold makes LeaderDurable commit nothing of tp past n from now on.
+func (l *lateCommitter) hold(tp sdk.TopicPartition, n int64) {
+	l.mu.Lock()
+	l.commit[tp] = n
+	l.mu.Unlock()
+}
+
 // produceWithTimeout produces records with acks=all and the given request
 // timeout.
 func produceWithTimeout(t *testing.T, b *Broker, topic string, timeout time.Duration, records []byte) kmsg.ProduceResponseTopicPartition {
@@ -367,6 +374,24 @@ func TestReplicatorReportsCommitsLater(t *testing.T) {
 					t.Fatalf("high watermark stuck at %d after the commit of everything told", fp.HighWatermark)
 				}
 				time.Sleep(time.Millisecond)
+			}
+
+			// A topic deleted under a waiting acks=all produce ends the
+			// wait at once.
+			r.hold(tp, 3)
+			go func() { acked <- produceWithTimeout(t, b, "late", 20*time.Second, one("d")) }()
+			waitTold(t, r, tp, 4)
+			del := serve(t, b, &kmsg.DeleteTopicsRequest{Version: 1, TopicNames: []string{"late"}}).(*kmsg.DeleteTopicsResponse)
+			if del.Topics[0].ErrorCode != 0 {
+				t.Fatalf("delete: error %d", del.Topics[0].ErrorCode)
+			}
+			select {
+			case sp := <-acked:
+				if sp.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+					t.Fatalf("acks=all on a deleted topic: error %d", sp.ErrorCode)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("deleting the topic did not end the acks=all produce's wait")
 			}
 		})
 	}
