@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -175,7 +176,7 @@ func (l *rawLeader) appendRequest(b []byte, corr int32) []byte {
 	req.SessionEpoch = -1 // no fetch session
 	t := kmsg.NewFetchRequestTopic()
 	t.Topic = l.c.topic
-	for _, p := range slices.Sorted(mapsKeys(l.next)) {
+	for _, p := range slices.Sorted(maps.Keys(l.next)) {
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, l.next[p], fetchMaxPartitionBytes
 		rp.LogStartOffset, rp.CurrentLeaderEpoch = -1, -1
@@ -194,16 +195,6 @@ func (l *rawLeader) appendRequest(b []byte, corr int32) []byte {
 	b = req.AppendTo(b)
 	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
 	return b
-}
-
-func mapsKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // readResponse reads one Fetch response (v12) from r, tallying its
